@@ -1,0 +1,72 @@
+# BAT OS for Go. `make run` starts the daemon; `make test` runs every test.
+# Both install what they need on a fresh Debian 12 machine (as root).
+SHELL := /bin/bash
+GO ?= go
+
+# One set of cgo flags for every build so Go's build cache is shared: the
+# llama.cpp cgo build is minutes cold. -march=native makes ggml's CPU code
+# use AVX2/AVX-512 (about 10x SSE2); AMX is masked out because ollama's cgo
+# build of ggml-cpu does not compile the AMX buffer type it would reference.
+CGO_OPT := -O3 -march=native -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 -DNDEBUG
+export CGO_CFLAGS := $(CGO_OPT)
+export CGO_CXXFLAGS := $(CGO_OPT)
+export GGML_NO_BACKTRACE := 1
+
+APT_PACKAGES := build-essential pkg-config libzmq3-dev cmake python3-zmq python3-msgpack
+
+# Packages whose tests build llama.cpp run without -race (a race build
+# compiles llama.cpp a second time); all others run with -race.
+SLOW_CGO := /llama|/examples/|/cmd/
+PKGS = $(shell $(GO) list ./... )
+RACE_PKGS = $(shell $(GO) list ./... | grep -vE '$(SLOW_CGO)')
+PLAIN_PKGS = $(shell $(GO) list ./... | grep -E '$(SLOW_CGO)')
+
+DATA ?= $(CURDIR)/.batos
+ARGS ?=
+
+.PHONY: all deps build test test-race test-plain run bench fuzz lint clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@$(GO) mod download
+
+build: deps
+	$(GO) build ./...
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 $(RACE_PKGS)
+	@if [ -n "$(strip $(PLAIN_PKGS))" ]; then echo "$(GO) test -count=1 <llama, examples, cmd>"; $(GO) test -count=1 $(PLAIN_PKGS); fi
+
+run: deps
+	@if [ -d examples/batosd ]; then \
+	  $(GO) build -o bin/batosd ./examples/batosd && ./bin/batosd -data $(DATA) $(ARGS); \
+	else echo "run: examples/batosd does not exist yet (see README)"; exit 1; fi
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Runs each fuzz target for FUZZTIME.
+FUZZTIME ?= 10s
+fuzz: deps
+	@for pkg in $(PKGS); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+clean:
+	rm -rf bin

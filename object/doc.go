@@ -1,0 +1,41 @@
+// Package object is the living image of BAT OS: Self-style prototype
+// objects persisted transactionally in one Pebble database.
+//
+// An [Object] is a set of named slots holding [Value]s. Slots whose names
+// end in "*" (parent*, synthesis_state*) are parent slots: they hold one
+// [Ref] or a [List] of Refs, and [Tx.Lookup] searches them depth-first, in
+// order, after the object's own slots, terminating on cycles and diamonds.
+// A failed lookup is a [*NotUnderstoodError], which the VM turns into
+// doesNotUnderstand.
+//
+// Every read and write happens in a transaction: [Store.Update] commits
+// when its function returns nil and rolls back on an error or a panic;
+// [Store.View] only reads. A transaction is backed by a Pebble indexed batch
+// so it reads its own writes. Concurrent transactions are validated
+// optimistically at commit: a transaction that read a key which another
+// transaction committed since fails with [ErrConflict] and writes nothing
+// ([Options.Retries] reruns the function). Commits are synced to the WAL
+// before Update returns (concurrent commits share one fsync).
+//
+// Large binary values (model weights, LoRA adapters) are blobs: [Store.PutBlob]
+// streams any size into chunked keys and records its size and SHA-256;
+// [Store.OpenBlob] returns a reader that verifies the hash and reports
+// [ErrCorrupt] on mismatch. A blob becomes visible only when its metadata
+// commits; chunks orphaned by a crash are removed when the store opens.
+//
+// Other packages (the catalog's index, the VM's cycle log) keep their own
+// keys in the same database through [Tx.GetKV], [Tx.SetKV] and [Tx.ScanKV],
+// so one transaction can commit a whole cognitive cycle.
+//
+// # Concurrency
+//
+// A [Store] is safe for concurrent use. A [Tx] is not: it belongs to the
+// goroutine running the function passed to Update or View, and must not be
+// used after that function returns. Range scans ([Tx.ScanKV]) are not
+// validated at commit; only point reads (Get, Lookup, GetKV) are.
+//
+// # Caveats
+//
+// OIDs are allocated from a persisted counter and never reused; OIDs
+// allocated by a transaction that rolls back are skipped.
+package object

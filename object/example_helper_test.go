@@ -1,0 +1,5 @@
+package object
+
+import "os"
+
+func tempDir() (string, error) { return os.MkdirTemp("", "object-example-") }

@@ -1,0 +1,320 @@
+package object
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Options configure a Store. The zero value is valid.
+type Options struct {
+	// FS is the file system; nil means the operating system's.
+	FS vfs.FS
+	// NoSync commits without waiting for the WAL to reach disk. Acknowledged
+	// commits can then be lost in a crash (never partially applied).
+	NoSync bool
+	// Retries is how many times Update reruns its function after ErrConflict.
+	Retries int
+	// Logger receives store events; nil means slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// CacheSize is Pebble's block cache size in bytes; 0 means 64 MiB.
+	CacheSize int64
+}
+
+func (o *Options) ensureDefaults() {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 64 << 20
+	}
+}
+
+// Store is the living image: objects, roots, blobs and other packages' keys
+// in one Pebble database. It is safe for concurrent use.
+type Store struct {
+	db   *pebble.DB
+	opts Options
+
+	nextOID atomic.Uint64 // next OID or blob id to hand out
+	seq     atomic.Uint64 // number of committed write transactions
+
+	mu        sync.Mutex        // serializes commit validation and apply
+	lastWrite map[string]uint64 // key -> seq of the last commit that wrote it
+	active    map[*Tx]uint64    // open write transactions -> seq at begin
+
+	closeMu sync.RWMutex // held for reading by every operation, for writing by Close
+	closed  bool
+}
+
+// Open opens (creating if needed) the store in dir. Chunks of blobs whose
+// metadata never committed are removed.
+func Open(dir string, opts Options) (*Store, error) {
+	opts.ensureDefaults()
+	cache := pebble.NewCache(opts.CacheSize)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{
+		FS:                 opts.FS,
+		FormatMajorVersion: pebble.FormatNewest,
+		Cache:              cache,
+		Logger:             quietLogger{opts.Logger},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("object: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, opts: opts, lastWrite: make(map[string]uint64), active: make(map[*Tx]uint64)}
+	next := uint64(1)
+	if v, closer, err := db.Get(keyNextOID); err == nil {
+		if len(v) == 8 {
+			next = binary.BigEndian.Uint64(v)
+		}
+		closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		db.Close()
+		return nil, fmt.Errorf("object: read OID counter: %w", err)
+	}
+	s.nextOID.Store(next)
+	if err := s.removeOrphanChunks(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the store. It waits for running transactions to finish.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+// acquire takes the close lock for reading; it fails once the store is closed.
+func (s *Store) acquire() error {
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) release() { s.closeMu.RUnlock() }
+
+// allocID hands out a fresh OID or blob id.
+func (s *Store) allocID() uint64 { return s.nextOID.Add(1) - 1 }
+
+// removeOrphanChunks deletes blob chunks that have no committed metadata and
+// moves the id counter past every id seen.
+func (s *Store) removeOrphanChunks() error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixChunk}, UpperBound: []byte{prefixChunk + 1}})
+	if err != nil {
+		return err
+	}
+	var orphans []uint64
+	for valid := it.First(); valid; {
+		k := it.Key()
+		if len(k) != 17 {
+			valid = it.Next()
+			continue
+		}
+		id := binary.BigEndian.Uint64(k[1:9])
+		if id >= s.nextOID.Load() {
+			s.nextOID.Store(id + 1)
+		}
+		if _, closer, err := s.db.Get(blobKey(id)); err == nil {
+			closer.Close()
+		} else if errors.Is(err, pebble.ErrNotFound) {
+			orphans = append(orphans, id)
+		} else {
+			it.Close()
+			return err
+		}
+		valid = it.SeekGE(chunkKey(id+1, 0))
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, id := range orphans {
+		if err := s.db.DeleteRange(chunkKey(id, 0), chunkKey(id+1, 0), pebble.Sync); err != nil {
+			return fmt.Errorf("object: remove orphan blob %d: %w", id, err)
+		}
+		s.opts.Logger.Info("object: removed orphan blob chunks", "blob", id)
+	}
+	return nil
+}
+
+// Update runs fn in a read-write transaction. It commits when fn returns nil
+// and rolls back when fn returns an error, panics (the panic is returned as
+// a *PanicError) or dooms the transaction. On ErrConflict it reruns fn up to
+// Options.Retries times.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.update(ctx, fn)
+		if !errors.Is(err, ErrConflict) || attempt >= s.opts.Retries {
+			return err
+		}
+		// Jittered backoff so conflicting writers spread out.
+		d := time.Duration(rand.Int64N(int64(50*time.Microsecond) << min(attempt, 8)))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	tx := s.begin(false)
+	defer tx.finish()
+	if err := run(tx, fn); err != nil {
+		return err
+	}
+	if tx.doomed {
+		return ErrDoomed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := tx.commit(); err != nil {
+		return err
+	}
+	for _, f := range tx.onCommit {
+		f()
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	tx := s.begin(true)
+	defer tx.finish()
+	return run(tx, fn)
+}
+
+func run(tx *Tx, fn func(*Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r}
+		}
+	}()
+	return fn(tx)
+}
+
+func (s *Store) begin(readOnly bool) *Tx {
+	tx := &Tx{s: s, readOnly: readOnly, b: s.db.NewIndexedBatch()}
+	if !readOnly {
+		s.mu.Lock()
+		s.active[tx] = s.seq.Load()
+		s.mu.Unlock()
+	}
+	return tx
+}
+
+// commitTx validates tx's reads against commits since, applies its batch
+// and waits for the WAL sync outside the lock so concurrent commits share
+// an fsync.
+func (s *Store) commitTx(tx *Tx) error {
+	s.mu.Lock()
+	for k, readSeq := range tx.reads {
+		if s.lastWrite[k] > readSeq {
+			s.mu.Unlock()
+			return ErrConflict
+		}
+	}
+	if tx.allocated {
+		if err := tx.b.Set(keyNextOID, binary.BigEndian.AppendUint64(nil, s.nextOID.Load()), nil); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
+	var err error
+	if s.opts.NoSync {
+		err = s.db.Apply(tx.b, pebble.NoSync)
+	} else {
+		err = s.db.ApplyNoSyncWait(tx.b, pebble.Sync)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("object: commit: %w", err)
+	}
+	seq := s.seq.Add(1)
+	for k := range tx.writes {
+		s.lastWrite[k] = seq
+	}
+	s.pruneLocked()
+	s.mu.Unlock()
+	if !s.opts.NoSync {
+		if err := tx.b.SyncWait(); err != nil {
+			return fmt.Errorf("object: commit sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// pruneLocked forgets write records that no open transaction can conflict
+// with. s.mu must be held.
+func (s *Store) pruneLocked() {
+	if len(s.lastWrite) < 4096 {
+		return
+	}
+	low := s.seq.Load()
+	for _, start := range s.active {
+		low = min(low, start)
+	}
+	for k, seq := range s.lastWrite {
+		if seq <= low {
+			delete(s.lastWrite, k)
+		}
+	}
+}
+
+// quietLogger routes Pebble's informational logs to slog at debug level.
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) Infof(format string, args ...any) {
+	q.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+func (q quietLogger) Errorf(format string, args ...any) {
+	q.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+func (q quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+var _ = bytes.Equal

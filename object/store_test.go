@@ -1,0 +1,294 @@
+package object
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+func openTest(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func mustUpdate(t testing.TB, s *Store, fn func(*Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadYourWrites(t *testing.T) {
+	s := openTest(t, Options{})
+	mustUpdate(t, s, func(tx *Tx) error {
+		o, err := tx.New(map[string]Value{"a": Int(1)})
+		if err != nil {
+			return err
+		}
+		got, err := tx.Get(o.OID)
+		if err != nil {
+			return err
+		}
+		if !Equal(got.Slots["a"], Int(1)) {
+			return fmt.Errorf("read own write: %v", got.Slots)
+		}
+		if err := tx.SetKV([]byte("k"), []byte("v")); err != nil {
+			return err
+		}
+		v, err := tx.GetKV([]byte("k"))
+		if err != nil || string(v) != "v" {
+			return fmt.Errorf("GetKV = %q, %v", v, err)
+		}
+		n := 0
+		if err := tx.ScanKV([]byte("k"), func(k, v []byte) error { n++; return nil }); err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("ScanKV saw %d keys, want 1", n)
+		}
+		return tx.SetRoot("genesis_obj", o.OID)
+	})
+	ctx := context.Background()
+	err := s.View(ctx, func(tx *Tx) error {
+		oid, err := tx.Resolve("genesis_obj")
+		if err != nil {
+			return err
+		}
+		if byNum, err := tx.Resolve(oid.String()); err != nil || byNum != oid {
+			return fmt.Errorf("Resolve by OID = %d, %v", byNum, err)
+		}
+		if _, err := tx.Resolve("nope"); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("Resolve(nope) = %v", err)
+		}
+		if _, err := tx.Resolve("999999"); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("Resolve(999999) = %v", err)
+		}
+		if err := tx.SetKV([]byte("x"), nil); !errors.Is(err, ErrReadOnly) {
+			return fmt.Errorf("write in View = %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRollback(t *testing.T) {
+	s := openTest(t, Options{})
+	var oid OID
+	mustUpdate(t, s, func(tx *Tx) error {
+		o, err := tx.New(map[string]Value{"n": Int(0)})
+		oid = o.OID
+		return err
+	})
+	boom := errors.New("boom")
+	cases := []struct {
+		name string
+		fn   func(*Tx) error
+		want error
+	}{
+		{"error", func(tx *Tx) error { return boom }, boom},
+		{"panic", func(tx *Tx) error { panic("kaboom") }, &PanicError{}},
+		{"doom", func(tx *Tx) error { tx.Doom(); return nil }, ErrDoomed},
+		{"doom and error", func(tx *Tx) error { tx.Doom(); return boom }, boom},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			committed := false
+			err := s.Update(context.Background(), func(tx *Tx) error {
+				o, err := tx.Get(oid)
+				if err != nil {
+					return err
+				}
+				o.Set("n", Int(99))
+				if err := tx.Put(o); err != nil {
+					return err
+				}
+				if _, err := tx.New(map[string]Value{"junk": Bool(true)}); err != nil {
+					return err
+				}
+				tx.OnCommit(func() { committed = true })
+				return c.fn(tx)
+			})
+			var pe *PanicError
+			if errors.As(c.want, &pe) {
+				if !errors.As(err, &pe) {
+					t.Fatalf("got %v, want a PanicError", err)
+				}
+			} else if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if committed {
+				t.Error("OnCommit ran for a rolled-back transaction")
+			}
+			s.View(context.Background(), func(tx *Tx) error {
+				o, err := tx.Get(oid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !Equal(o.Slots["n"], Int(0)) {
+					t.Errorf("rolled-back write is visible: n = %s", Format(o.Slots["n"]))
+				}
+				return tx.Objects(func(id OID) error {
+					if id != oid {
+						t.Errorf("rolled-back object %d is visible", id)
+					}
+					return nil
+				})
+			})
+		})
+	}
+}
+
+func TestConflict(t *testing.T) {
+	s := openTest(t, Options{})
+	var oid OID
+	mustUpdate(t, s, func(tx *Tx) error {
+		o, err := tx.New(map[string]Value{"n": Int(0)})
+		oid = o.OID
+		return err
+	})
+	inside := make(chan struct{})
+	proceed := make(chan struct{})
+	errc := make(chan error)
+	go func() {
+		errc <- s.Update(context.Background(), func(tx *Tx) error {
+			o, err := tx.Get(oid)
+			if err != nil {
+				return err
+			}
+			close(inside)
+			<-proceed
+			o.Set("n", Int(1))
+			return tx.Put(o)
+		})
+	}()
+	<-inside
+	mustUpdate(t, s, func(tx *Tx) error {
+		o, err := tx.Get(oid)
+		if err != nil {
+			return err
+		}
+		o.Set("n", Int(2))
+		return tx.Put(o)
+	})
+	close(proceed)
+	if err := <-errc; !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale transaction: got %v, want ErrConflict", err)
+	}
+	s.View(context.Background(), func(tx *Tx) error {
+		o, _ := tx.Get(oid)
+		if !Equal(o.Slots["n"], Int(2)) {
+			t.Errorf("n = %s, want 2 (the conflicting write must not land)", Format(o.Slots["n"]))
+		}
+		return nil
+	})
+}
+
+func TestConcurrentCounter(t *testing.T) {
+	const goroutines, increments = 16, 1000
+	s := openTest(t, Options{Retries: 1 << 20})
+	var oid OID
+	mustUpdate(t, s, func(tx *Tx) error {
+		o, err := tx.New(map[string]Value{"count": Int(0)})
+		oid = o.OID
+		return err
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for range goroutines {
+		wg.Go(func() {
+			for range increments {
+				err := s.Update(context.Background(), func(tx *Tx) error {
+					o, err := tx.Get(oid)
+					if err != nil {
+						return err
+					}
+					o.Set("count", o.Slots["count"].(Int)+1)
+					return tx.Put(o)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	s.View(context.Background(), func(tx *Tx) error {
+		o, err := tx.Get(oid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.Slots["count"]; !Equal(got, Int(goroutines*increments)) {
+			t.Errorf("count = %s, want %d", Format(got), goroutines*increments)
+		}
+		return nil
+	})
+}
+
+func TestPersistAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first OID
+	mustUpdate(t, s, func(tx *Tx) error {
+		o, err := tx.New(map[string]Value{"v": String("kept")})
+		first = o.OID
+		if err != nil {
+			return err
+		}
+		return tx.SetRoot("genesis_obj", o.OID)
+	})
+	s.Close()
+	if err := s.Update(context.Background(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Update after Close = %v", err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustUpdate(t, s, func(tx *Tx) error {
+		oid, err := tx.Root("genesis_obj")
+		if err != nil || oid != first {
+			return fmt.Errorf("root = %d, %v", oid, err)
+		}
+		o, err := tx.New(nil)
+		if err != nil {
+			return err
+		}
+		if o.OID <= first {
+			return fmt.Errorf("OID %d reused after reopen (first was %d)", o.OID, first)
+		}
+		return nil
+	})
+}
+
+func TestCorruptObjectNamesKey(t *testing.T) {
+	s := openTest(t, Options{})
+	if err := s.db.Set(objectKey(77), []byte{1, 5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.View(context.Background(), func(tx *Tx) error {
+		_, err := tx.Get(77)
+		return err
+	})
+	var ce *CorruptError
+	if !errors.As(err, &ce) || string(ce.Key) != string(objectKey(77)) {
+		t.Fatalf("got %v, want a CorruptError naming the key", err)
+	}
+}

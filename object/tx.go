@@ -1,0 +1,354 @@
+package object
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Tx is a transaction over the store. It reads its own writes. It is not
+// safe for concurrent use and must not be used after the function it was
+// passed to returns.
+type Tx struct {
+	s        *Store
+	b        *pebble.Batch
+	readOnly bool
+	done     bool
+
+	reads     map[string]uint64   // key -> commit seq observed before reading it
+	writes    map[string]struct{} // keys written
+	cache     map[OID]*Object     // decoded objects, shared; never handed out
+	doomed    bool
+	allocated bool
+	onCommit  []func()
+}
+
+// Doom marks the transaction for rollback whatever its function returns.
+func (tx *Tx) Doom() { tx.doomed = true }
+
+// Doomed reports whether Doom was called.
+func (tx *Tx) Doomed() bool { return tx.doomed }
+
+// OnCommit registers f to run after the transaction commits successfully.
+func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
+
+// ReadOnly reports whether the transaction is a View.
+func (tx *Tx) ReadOnly() bool { return tx.readOnly }
+
+func (tx *Tx) finish() {
+	tx.done = true
+	if !tx.readOnly {
+		tx.s.mu.Lock()
+		delete(tx.s.active, tx)
+		tx.s.mu.Unlock()
+	}
+	_ = tx.b.Close()
+}
+
+func (tx *Tx) commit() error {
+	if tx.b.Empty() {
+		return nil
+	}
+	return tx.s.commitTx(tx)
+}
+
+func (tx *Tx) checkWrite() error {
+	if tx.done {
+		return fmt.Errorf("object: transaction used after it ended")
+	}
+	if tx.readOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// get reads key through the batch, recording the read for validation.
+// The returned slice is a copy.
+func (tx *Tx) get(key []byte) ([]byte, error) {
+	if tx.done {
+		return nil, fmt.Errorf("object: transaction used after it ended")
+	}
+	ks := string(key)
+	if _, wrote := tx.writes[ks]; !wrote && !tx.readOnly {
+		if _, seen := tx.reads[ks]; !seen {
+			if tx.reads == nil {
+				tx.reads = make(map[string]uint64)
+			}
+			tx.reads[ks] = tx.s.seq.Load()
+		}
+	}
+	v, closer, err := tx.b.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, nil
+}
+
+func (tx *Tx) set(key, value []byte) error {
+	if err := tx.checkWrite(); err != nil {
+		return err
+	}
+	tx.noteWrite(key)
+	return tx.b.Set(key, value, nil)
+}
+
+func (tx *Tx) del(key []byte) error {
+	if err := tx.checkWrite(); err != nil {
+		return err
+	}
+	tx.noteWrite(key)
+	return tx.b.Delete(key, nil)
+}
+
+func (tx *Tx) noteWrite(key []byte) {
+	if tx.writes == nil {
+		tx.writes = make(map[string]struct{})
+	}
+	tx.writes[string(key)] = struct{}{}
+}
+
+// load returns the decoded object, shared with the transaction's cache.
+// Callers must not modify it.
+func (tx *Tx) load(oid OID) (*Object, error) {
+	if o, ok := tx.cache[oid]; ok {
+		return o, nil
+	}
+	if oid == 0 {
+		return nil, fmt.Errorf("%w: OID 0", ErrNotFound)
+	}
+	key := objectKey(oid)
+	data, err := tx.get(key)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: OID %d", ErrNotFound, oid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	o, err := DecodeObject(oid, data)
+	if err != nil {
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			ce.Key = key
+		}
+		return nil, err
+	}
+	if tx.cache == nil {
+		tx.cache = make(map[OID]*Object)
+	}
+	tx.cache[oid] = o
+	return o, nil
+}
+
+// Get returns a private copy of the object oid, or an error matching
+// ErrNotFound.
+func (tx *Tx) Get(oid OID) (*Object, error) {
+	o, err := tx.load(oid)
+	if err != nil {
+		return nil, err
+	}
+	return o.Copy(), nil
+}
+
+// Exists reports whether the object oid exists.
+func (tx *Tx) Exists(oid OID) (bool, error) {
+	_, err := tx.load(oid)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Put stores o under its OID, replacing what was there.
+func (tx *Tx) Put(o *Object) error {
+	if o == nil || o.OID == 0 {
+		return fmt.Errorf("%w: Put of an object without OID", ErrInvalid)
+	}
+	data, err := AppendObject(nil, o)
+	if err != nil {
+		return err
+	}
+	if err := tx.set(objectKey(o.OID), data); err != nil {
+		return err
+	}
+	if tx.cache == nil {
+		tx.cache = make(map[OID]*Object)
+	}
+	tx.cache[o.OID] = o.Copy()
+	return nil
+}
+
+// New creates and stores a new object with a fresh OID and a copy of slots.
+func (tx *Tx) New(slots map[string]Value) (*Object, error) {
+	if err := tx.checkWrite(); err != nil {
+		return nil, err
+	}
+	o := &Object{OID: OID(tx.s.allocID()), Slots: make(map[string]Value, len(slots))}
+	tx.allocated = true
+	for k, v := range slots {
+		o.Slots[k] = CloneValue(v)
+	}
+	if err := tx.Put(o); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Delete removes the object oid. Deleting a missing object is not an error.
+func (tx *Tx) Delete(oid OID) error {
+	delete(tx.cache, oid)
+	return tx.del(objectKey(oid))
+}
+
+// Clone copies the object oid into a new object with a fresh OID: nested
+// lists, maps and methods are copied, references are shared.
+func (tx *Tx) Clone(oid OID) (*Object, error) {
+	o, err := tx.load(oid)
+	if err != nil {
+		return nil, err
+	}
+	return tx.New(o.Slots)
+}
+
+// Lookup finds slot name on oid or, failing that, on its parents,
+// depth-first in order (see Object.Parents). It returns a copy of the value
+// and the OID of the object that holds it. A miss returns a
+// *NotUnderstoodError. Cycles and diamonds in the parent graph are visited
+// once.
+func (tx *Tx) Lookup(oid OID, name string) (Value, OID, error) {
+	var visited map[OID]struct{}
+	v, holder, found, err := tx.lookup(oid, name, &visited)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !found {
+		return nil, 0, &NotUnderstoodError{OID: oid, Slot: name}
+	}
+	return CloneValue(v), holder, nil
+}
+
+func (tx *Tx) lookup(oid OID, name string, visited *map[OID]struct{}) (Value, OID, bool, error) {
+	if *visited == nil {
+		*visited = make(map[OID]struct{}, 8)
+	}
+	if _, seen := (*visited)[oid]; seen {
+		return nil, 0, false, nil
+	}
+	(*visited)[oid] = struct{}{}
+	o, err := tx.load(oid)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if v, ok := o.Slots[name]; ok {
+		return v, oid, true, nil
+	}
+	for _, p := range o.Parents() {
+		v, holder, found, err := tx.lookup(p, name, visited)
+		if errors.Is(err, ErrNotFound) {
+			continue // a dangling parent reference is skipped
+		}
+		if err != nil || found {
+			return v, holder, found, err
+		}
+	}
+	return nil, 0, false, nil
+}
+
+// SetRoot names oid as a root ("genesis_obj", "traits_obj", ...).
+func (tx *Tx) SetRoot(name string, oid OID) error {
+	if name == "" || oid == 0 {
+		return fmt.Errorf("%w: root %q -> %d", ErrInvalid, name, oid)
+	}
+	return tx.set(rootKey(name), binary.BigEndian.AppendUint64(nil, uint64(oid)))
+}
+
+// Root returns the OID named name, or an error matching ErrNotFound.
+func (tx *Tx) Root(name string) (OID, error) {
+	v, err := tx.get(rootKey(name))
+	if errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("%w: root %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, &CorruptError{Key: rootKey(name), Reason: "root value is not 8 bytes"}
+	}
+	return OID(binary.BigEndian.Uint64(v)), nil
+}
+
+// Roots returns every root name and its OID.
+func (tx *Tx) Roots() (map[string]OID, error) {
+	out := make(map[string]OID)
+	err := tx.scan([]byte{prefixRoot}, func(k, v []byte) error {
+		if len(v) == 8 {
+			out[string(k[1:])] = OID(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Resolve turns a message target into an OID: a root name, or a decimal
+// OID of an existing object.
+func (tx *Tx) Resolve(target string) (OID, error) {
+	oid, err := tx.Root(target)
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return oid, err
+	}
+	n, perr := strconv.ParseUint(target, 10, 64)
+	if perr != nil || n == 0 {
+		return 0, fmt.Errorf("%w: no root or object %q", ErrNotFound, target)
+	}
+	if ok, err := tx.Exists(OID(n)); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%w: OID %d", ErrNotFound, n)
+		}
+		return 0, err
+	}
+	return OID(n), nil
+}
+
+// scan iterates the batch (own writes merged over the database) over keys
+// with prefix. Reads through scan are not validated at commit.
+func (tx *Tx) scan(prefix []byte, fn func(k, v []byte) error) error {
+	if tx.done {
+		return fmt.Errorf("object: transaction used after it ended")
+	}
+	it, err := tx.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	return it.Close()
+}
+
+// Objects calls fn for each stored object OID in ascending order.
+func (tx *Tx) Objects(fn func(OID) error) error {
+	return tx.scan([]byte{prefixObject}, func(k, _ []byte) error {
+		if len(k) != 9 {
+			return &CorruptError{Key: k, Reason: "object key length"}
+		}
+		return fn(OID(binary.BigEndian.Uint64(k[1:])))
+	})
+}
+
+var _ io.Closer = (*pebble.Batch)(nil)
