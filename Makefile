@@ -44,6 +44,7 @@ build: deps
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -count=1 -run 'Large' ./object/
 	@if [ -n "$(strip $(PLAIN_PKGS))" ]; then echo "$(GO) test -count=1 <llama, examples, cmd>"; $(GO) test -count=1 $(PLAIN_PKGS); fi
 
 run: deps

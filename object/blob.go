@@ -10,13 +10,16 @@ import (
 	"io"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // BlobChunkSize is the size of each stored chunk of a blob.
 const BlobChunkSize = 1 << 20
 
-// blobBatchBytes is how much blob data is buffered before a batch is applied.
-const blobBatchBytes = 8 << 20
+// ingestDir is the scratch directory, inside the store, for blob tables.
+const ingestDir = "blob-ingest"
 
 func encodeBlobMeta(b BlobRef) []byte {
 	v := binary.AppendVarint(nil, b.Size)
@@ -68,29 +71,69 @@ func (s *Store) PutBlob(ctx context.Context, r io.Reader) (BlobRef, error) {
 	return ref, nil
 }
 
-func (s *Store) writeChunks(ctx context.Context, id uint64, r io.Reader) (BlobRef, error) {
+// blobTableBytes is how much blob data goes into one ingested sstable.
+const blobTableBytes = 64 << 20
+
+// writeChunks writes the blob's chunks into sstables in a scratch directory
+// and ingests them, so gigabytes skip the WAL and the memtables. Nothing is
+// visible to readers until the metadata commits.
+func (s *Store) writeChunks(ctx context.Context, id uint64, r io.Reader) (ref BlobRef, err error) {
+	fs := s.opts.FS
+	tmp := fs.PathJoin(s.dir, ingestDir)
+	if err := fs.MkdirAll(tmp, 0o755); err != nil {
+		return BlobRef{}, fmt.Errorf("object: blob scratch dir: %w", err)
+	}
+	var paths []string
+	defer func() {
+		for _, p := range paths {
+			_ = fs.Remove(p) // ingested files were moved; the rest go
+		}
+	}()
+	wopts := s.popts.MakeWriterOptions(6, s.db.TableFormat())
+	wopts.Compression = sstable.NoCompression
+	var w *sstable.Writer
+	closeTable := func() error {
+		if w == nil {
+			return nil
+		}
+		err := w.Close()
+		w = nil
+		return err
+	}
+	defer func() {
+		if w != nil {
+			_ = w.Close()
+		}
+	}()
 	h := sha256.New()
-	ref := BlobRef{ID: id}
+	ref = BlobRef{ID: id}
 	buf := make([]byte, BlobChunkSize)
-	b := s.db.NewBatch()
-	defer func() { b.Close() }()
+	var inTable int
 	for index := uint64(0); ; index++ {
 		if err := ctx.Err(); err != nil {
 			return BlobRef{}, err
 		}
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
+			if w == nil {
+				path := fs.PathJoin(tmp, fmt.Sprintf("blob-%d-%d.sst", id, len(paths)))
+				f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
+				if err != nil {
+					return BlobRef{}, fmt.Errorf("object: blob table: %w", err)
+				}
+				paths = append(paths, path)
+				w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), wopts)
+				inTable = 0
+			}
 			h.Write(buf[:n])
 			ref.Size += int64(n)
-			if err := b.Set(chunkKey(id, index), buf[:n], nil); err != nil {
-				return BlobRef{}, err
+			if err := w.Set(chunkKey(id, index), buf[:n]); err != nil {
+				return BlobRef{}, fmt.Errorf("object: write blob: %w", err)
 			}
-			if b.Len() >= blobBatchBytes {
-				if err := s.db.Apply(b, pebble.NoSync); err != nil {
+			if inTable += n; inTable >= blobTableBytes {
+				if err := closeTable(); err != nil {
 					return BlobRef{}, fmt.Errorf("object: write blob: %w", err)
 				}
-				b.Close()
-				b = s.db.NewBatch()
 			}
 		}
 		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
@@ -100,9 +143,12 @@ func (s *Store) writeChunks(ctx context.Context, id uint64, r io.Reader) (BlobRe
 			return BlobRef{}, fmt.Errorf("object: read blob source: %w", rerr)
 		}
 	}
-	if !b.Empty() {
-		if err := s.db.Apply(b, pebble.NoSync); err != nil {
-			return BlobRef{}, fmt.Errorf("object: write blob: %w", err)
+	if err := closeTable(); err != nil {
+		return BlobRef{}, fmt.Errorf("object: write blob: %w", err)
+	}
+	if len(paths) > 0 {
+		if err := s.db.Ingest(ctx, paths); err != nil {
+			return BlobRef{}, fmt.Errorf("object: ingest blob: %w", err)
 		}
 	}
 	copy(ref.SHA256[:], h.Sum(nil))

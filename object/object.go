@@ -41,11 +41,17 @@ func (o *Object) Names() []string { return slices.Sorted(maps.Keys(o.Slots)) }
 // name order, each slot's references in list order. Values that are not
 // references are ignored.
 func (o *Object) Parents() []OID {
-	var out []OID
-	for _, name := range o.Names() {
-		if !IsParentSlot(name) {
-			continue
+	var names []string
+	for name := range o.Slots {
+		if IsParentSlot(name) {
+			names = append(names, name)
 		}
+	}
+	if len(names) > 1 {
+		slices.Sort(names)
+	}
+	var out []OID
+	for _, name := range names {
 		switch v := o.Slots[name].(type) {
 		case Ref:
 			out = append(out, OID(v))

@@ -51,8 +51,10 @@ func (o *Options) ensureDefaults() {
 // Store is the living image: objects, roots, blobs and other packages' keys
 // in one Pebble database. It is safe for concurrent use.
 type Store struct {
-	db   *pebble.DB
-	opts Options
+	db    *pebble.DB
+	popts *pebble.Options
+	dir   string
+	opts  Options
 
 	nextOID atomic.Uint64 // next OID or blob id to hand out
 	seq     atomic.Uint64 // number of committed write transactions
@@ -60,6 +62,9 @@ type Store struct {
 	mu        sync.Mutex        // serializes commit validation and apply
 	lastWrite map[string]uint64 // key -> seq of the last commit that wrote it
 	active    map[*Tx]uint64    // open write transactions -> seq at begin
+
+	objMu   sync.RWMutex
+	objects map[OID]*Object // decoded committed objects, shared read-only
 
 	closeMu sync.RWMutex // held for reading by every operation, for writing by Close
 	closed  bool
@@ -71,16 +76,20 @@ func Open(dir string, opts Options) (*Store, error) {
 	opts.ensureDefaults()
 	cache := pebble.NewCache(opts.CacheSize)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{
+	popts := &pebble.Options{
 		FS:                 opts.FS,
 		FormatMajorVersion: pebble.FormatNewest,
 		Cache:              cache,
 		Logger:             quietLogger{opts.Logger},
-	})
+	}
+	popts.EnsureDefaults()
+	db, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("object: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, opts: opts, lastWrite: make(map[string]uint64), active: make(map[*Tx]uint64)}
+	// Scratch tables of a blob import that a crash interrupted.
+	_ = opts.FS.RemoveAll(opts.FS.PathJoin(dir, ingestDir))
+	s := &Store{db: db, popts: popts, dir: dir, opts: opts, lastWrite: make(map[string]uint64), active: make(map[*Tx]uint64)}
 	next := uint64(1)
 	if v, closer, err := db.Get(keyNextOID); err == nil {
 		if len(v) == 8 {
@@ -273,7 +282,14 @@ func (s *Store) commitTx(tx *Tx) error {
 		s.mu.Unlock()
 		return fmt.Errorf("object: commit: %w", err)
 	}
-	seq := s.seq.Add(1)
+	s.objMu.Lock()
+	for k := range tx.writes {
+		if len(k) == 9 && k[0] == prefixObject {
+			delete(s.objects, OID(binary.BigEndian.Uint64([]byte(k[1:]))))
+		}
+	}
+	seq := s.seq.Add(1) // inside objMu: cache() must not see the old seq after this invalidation
+	s.objMu.Unlock()
 	for k := range tx.writes {
 		s.lastWrite[k] = seq
 	}
@@ -302,6 +318,32 @@ func (s *Store) pruneLocked() {
 			delete(s.lastWrite, k)
 		}
 	}
+}
+
+// maxCachedObjects bounds the shared cache of decoded objects.
+const maxCachedObjects = 1 << 16
+
+// cached returns the shared decoded copy of a committed object, or nil.
+// The caller must not modify it.
+func (s *Store) cached(oid OID) *Object {
+	s.objMu.RLock()
+	o := s.objects[oid]
+	s.objMu.RUnlock()
+	return o
+}
+
+// cache remembers a decoded object read from the database when no commit
+// happened since readSeq (so it cannot be stale).
+func (s *Store) cache(o *Object, readSeq uint64) {
+	s.objMu.Lock()
+	defer s.objMu.Unlock()
+	if s.seq.Load() != readSeq {
+		return
+	}
+	if s.objects == nil || len(s.objects) >= maxCachedObjects {
+		s.objects = make(map[OID]*Object)
+	}
+	s.objects[o.OID] = o
 }
 
 // quietLogger routes Pebble's informational logs to slog at debug level.

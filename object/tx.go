@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -46,14 +47,33 @@ func (tx *Tx) finish() {
 		delete(tx.s.active, tx)
 		tx.s.mu.Unlock()
 	}
-	_ = tx.b.Close()
+	if tx.b != nil {
+		_ = tx.b.Close()
+	}
 }
 
 func (tx *Tx) commit() error {
-	if tx.b.Empty() {
+	if tx.b == nil || tx.b.Empty() {
 		return nil
 	}
 	return tx.s.commitTx(tx)
+}
+
+// reader returns what the transaction reads through: its indexed batch
+// once it has written, the database before.
+func (tx *Tx) reader() pebble.Reader {
+	if tx.b != nil {
+		return tx.b
+	}
+	return tx.s.db
+}
+
+// batch returns the transaction's indexed batch, creating it on first write.
+func (tx *Tx) batch() *pebble.Batch {
+	if tx.b == nil {
+		tx.b = tx.s.db.NewIndexedBatch()
+	}
+	return tx.b
 }
 
 func (tx *Tx) checkWrite() error {
@@ -72,16 +92,8 @@ func (tx *Tx) get(key []byte) ([]byte, error) {
 	if tx.done {
 		return nil, fmt.Errorf("object: transaction used after it ended")
 	}
-	ks := string(key)
-	if _, wrote := tx.writes[ks]; !wrote && !tx.readOnly {
-		if _, seen := tx.reads[ks]; !seen {
-			if tx.reads == nil {
-				tx.reads = make(map[string]uint64)
-			}
-			tx.reads[ks] = tx.s.seq.Load()
-		}
-	}
-	v, closer, err := tx.b.Get(key)
+	tx.noteRead(string(key))
+	v, closer, err := tx.reader().Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -93,12 +105,26 @@ func (tx *Tx) get(key []byte) ([]byte, error) {
 	return out, nil
 }
 
+// noteRead records the commit sequence number seen before reading key, for
+// validation at commit (and for the shared cache's freshness check).
+func (tx *Tx) noteRead(ks string) {
+	if _, wrote := tx.writes[ks]; wrote {
+		return
+	}
+	if _, seen := tx.reads[ks]; !seen {
+		if tx.reads == nil {
+			tx.reads = make(map[string]uint64)
+		}
+		tx.reads[ks] = tx.s.seq.Load()
+	}
+}
+
 func (tx *Tx) set(key, value []byte) error {
 	if err := tx.checkWrite(); err != nil {
 		return err
 	}
 	tx.noteWrite(key)
-	return tx.b.Set(key, value, nil)
+	return tx.batch().Set(key, value, nil)
 }
 
 func (tx *Tx) del(key []byte) error {
@@ -106,7 +132,7 @@ func (tx *Tx) del(key []byte) error {
 		return err
 	}
 	tx.noteWrite(key)
-	return tx.b.Delete(key, nil)
+	return tx.batch().Delete(key, nil)
 }
 
 func (tx *Tx) noteWrite(key []byte) {
@@ -126,6 +152,13 @@ func (tx *Tx) load(oid OID) (*Object, error) {
 		return nil, fmt.Errorf("%w: OID 0", ErrNotFound)
 	}
 	key := objectKey(oid)
+	if _, wrote := tx.writes[string(key)]; !wrote {
+		tx.noteRead(string(key)) // before the cache read: a commit after it must conflict
+		if o := tx.s.cached(oid); o != nil {
+			tx.remember(o)
+			return o, nil
+		}
+	}
 	data, err := tx.get(key)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: OID %d", ErrNotFound, oid)
@@ -141,11 +174,18 @@ func (tx *Tx) load(oid OID) (*Object, error) {
 		}
 		return nil, err
 	}
+	if _, wrote := tx.writes[string(key)]; !wrote {
+		tx.s.cache(o, tx.reads[string(key)])
+	}
+	tx.remember(o)
+	return o, nil
+}
+
+func (tx *Tx) remember(o *Object) {
 	if tx.cache == nil {
 		tx.cache = make(map[OID]*Object)
 	}
-	tx.cache[oid] = o
-	return o, nil
+	tx.cache[o.OID] = o
 }
 
 // Get returns a private copy of the object oid, or an error matching
@@ -224,7 +264,8 @@ func (tx *Tx) Clone(oid OID) (*Object, error) {
 // *NotUnderstoodError. Cycles and diamonds in the parent graph are visited
 // once.
 func (tx *Tx) Lookup(oid OID, name string) (Value, OID, error) {
-	var visited map[OID]struct{}
+	var stack [16]OID
+	visited := stack[:0]
 	v, holder, found, err := tx.lookup(oid, name, &visited)
 	if err != nil {
 		return nil, 0, err
@@ -235,14 +276,11 @@ func (tx *Tx) Lookup(oid OID, name string) (Value, OID, error) {
 	return CloneValue(v), holder, nil
 }
 
-func (tx *Tx) lookup(oid OID, name string, visited *map[OID]struct{}) (Value, OID, bool, error) {
-	if *visited == nil {
-		*visited = make(map[OID]struct{}, 8)
-	}
-	if _, seen := (*visited)[oid]; seen {
+func (tx *Tx) lookup(oid OID, name string, visited *[]OID) (Value, OID, bool, error) {
+	if slices.Contains(*visited, oid) {
 		return nil, 0, false, nil
 	}
-	(*visited)[oid] = struct{}{}
+	*visited = append(*visited, oid)
 	o, err := tx.load(oid)
 	if err != nil {
 		return nil, 0, false, err
@@ -323,7 +361,7 @@ func (tx *Tx) scan(prefix []byte, fn func(k, v []byte) error) error {
 	if tx.done {
 		return fmt.Errorf("object: transaction used after it ended")
 	}
-	it, err := tx.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := tx.reader().NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err
 	}
