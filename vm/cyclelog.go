@@ -1,0 +1,283 @@
+package vm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/batos/batos/object"
+)
+
+// Cycle statuses in the cycle log.
+const (
+	StatusQueued   = "queued"
+	StatusRunning  = "running"
+	StatusComplete = "complete"
+	StatusFailed   = "failed"
+	StatusAborted  = "aborted" // shutdown, or the process ended mid-cycle
+)
+
+// Mission types.
+const (
+	MissionUnhandledMessage = "unhandled_message" // doesNotUnderstand: learn a method
+	MissionQuery            = "query"             // answer the brief's "text" in prose
+	MissionSelfAudit        = "self_audit"        // the autotelic heartbeat's audit
+)
+
+// CycleRecord is one cognitive cycle's entry in the cycle log. The log is
+// written in transactions of its own, so it records cycles that failed
+// (whose own transaction rolled back) as well as those that completed.
+type CycleRecord struct {
+	ID       object.OID    `json:"id"`       // the CognitiveCycle object
+	Target   object.OID    `json:"target"`   // the object the mission is about
+	Mission  string        `json:"mission"`  // mission type
+	Selector string        `json:"selector"` // for unhandled_message
+	Brief    string        `json:"brief"`    // the brief, formatted
+	Status   string        `json:"status"`
+	Outcome  string        `json:"outcome,omitempty"` // "method installed", "method already present", "text response"
+	Error    string        `json:"error,omitempty"`   // the failure reason
+	Attempts int           `json:"attempts"`          // runs of the cycle's transaction (conflicts rerun it)
+	Queued   time.Time     `json:"queued"`
+	Started  time.Time     `json:"started,omitzero"`
+	Ended    time.Time     `json:"ended,omitzero"`
+	States   []StateTiming `json:"states,omitempty"`
+	Lines    []string      `json:"lines,omitempty"` // the operator trace
+	Steps    []Step        `json:"steps,omitempty"` // model calls
+	Findings []string      `json:"findings,omitempty"`
+	Result   string        `json:"result,omitempty"` // the method source or the text response (bounded)
+}
+
+// StateTiming is the time a cycle spent in one state.
+type StateTiming struct {
+	Name     string        `json:"name"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration"`
+}
+
+// Step is one model call of a cycle; prompt and output are bounded by
+// Options.TraceLimit.
+type Step struct {
+	State    string        `json:"state"`
+	Persona  string        `json:"persona"`
+	Adapter  string        `json:"adapter,omitempty"`
+	Prompt   string        `json:"prompt"`
+	Output   string        `json:"output"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration"`
+}
+
+// Done reports whether the cycle has ended.
+func (r *CycleRecord) Done() bool {
+	return r.Status == StatusComplete || r.Status == StatusFailed || r.Status == StatusAborted
+}
+
+func (r *CycleRecord) clone() *CycleRecord {
+	c := *r
+	c.States = slices.Clone(r.States)
+	c.Lines = slices.Clone(r.Lines)
+	c.Steps = slices.Clone(r.Steps)
+	c.Findings = slices.Clone(r.Findings)
+	return &c
+}
+
+const cycleLogPrefix = "vm/cyclelog/"
+
+func cycleLogKey(id object.OID) []byte {
+	return fmt.Appendf(nil, "%s%016x", cycleLogPrefix, uint64(id))
+}
+
+func putRecord(tx *object.Tx, rec *CycleRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return tx.SetKV(cycleLogKey(rec.ID), b)
+}
+
+// writeRecord commits rec to the cycle log and stamps the cycle object
+// with its status (a separate transaction from the cycle's own). It is
+// not canceled by ctx: a failure must be recorded even during shutdown.
+func (v *VM) writeRecord(ctx context.Context, rec *CycleRecord) error {
+	ctx = context.WithoutCancel(ctx)
+	err := v.store.Update(ctx, func(tx *object.Tx) error {
+		if err := putRecord(tx, rec); err != nil {
+			return err
+		}
+		o, err := tx.Get(rec.ID)
+		if errors.Is(err, object.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if s, _ := o.Slots["status"].(object.String); string(s) == rec.Status {
+			return nil
+		}
+		o.Set("status", object.String(rec.Status))
+		if rec.Status == StatusFailed || rec.Status == StatusAborted {
+			o.Set("synthesis_state*", object.Ref(v.r.states[StateFailed]))
+			o.Set("failure_reason", object.String(rec.Error))
+		}
+		return tx.Put(o)
+	})
+	if err != nil {
+		v.log.Error("vm: cycle log write failed", "cycle", uint64(rec.ID), "err", err)
+	}
+	return err
+}
+
+// writeProgress commits a running cycle's trace so far to the cycle log
+// (the log key only), so that a crash in the middle of a long model call
+// leaves the trace up to that call. Errors are logged, not returned.
+func (v *VM) writeProgress(ctx context.Context, rec *CycleRecord) {
+	err := v.store.Update(context.WithoutCancel(ctx), func(tx *object.Tx) error {
+		return putRecord(tx, rec)
+	})
+	if err != nil {
+		v.log.Warn("vm: cycle log progress write failed", "cycle", uint64(rec.ID), "err", err)
+	}
+}
+
+func (v *VM) readRecord(ctx context.Context, id object.OID) (*CycleRecord, error) {
+	var rec *CycleRecord
+	err := v.store.View(ctx, func(tx *object.Tx) error {
+		b, err := tx.GetKV(cycleLogKey(id))
+		if errors.Is(err, object.ErrNotFound) {
+			return fmt.Errorf("%w: %d", ErrNoCycle, id)
+		}
+		if err != nil {
+			return err
+		}
+		rec = new(CycleRecord)
+		return json.Unmarshal(b, rec)
+	})
+	return rec, err
+}
+
+// recoverCycleLog marks cycles left queued or running by an earlier
+// process as aborted: their transactions never committed.
+func (v *VM) recoverCycleLog(ctx context.Context) error {
+	var stale []*CycleRecord
+	err := v.store.View(ctx, func(tx *object.Tx) error {
+		return tx.ScanKV([]byte(cycleLogPrefix), func(k, b []byte) error {
+			var rec CycleRecord
+			if err := json.Unmarshal(b, &rec); err != nil {
+				return fmt.Errorf("vm: cycle log %s: %w", k, err)
+			}
+			if !rec.Done() {
+				stale = append(stale, &rec)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, rec := range stale {
+		rec.Status = StatusAborted
+		rec.Error = "the process ended before the cycle finished; its transaction rolled back"
+		rec.Ended = v.opts.Now()
+		line := fmt.Sprintf("[UVM] Cycle %d was interrupted by a restart; marked aborted.", rec.ID)
+		rec.Lines = append(rec.Lines, line)
+		v.line(line)
+		if err := v.writeRecord(ctx, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Cycle returns the full trace of cycle id: from memory while it is queued
+// or running, from the cycle log after.
+func (v *VM) Cycle(ctx context.Context, id object.OID) (*CycleRecord, error) {
+	v.mu.Lock()
+	run, ok := v.live[id]
+	v.mu.Unlock()
+	if ok {
+		return run.snapshot(), nil
+	}
+	return v.readRecord(ctx, id)
+}
+
+// Cycles returns up to limit cycle records, newest first, without their
+// lines, steps and result (use Cycle for the trace). limit <= 0 means 100.
+func (v *VM) Cycles(ctx context.Context, limit int) ([]CycleRecord, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []CycleRecord
+	err := v.store.View(ctx, func(tx *object.Tx) error {
+		return tx.ScanKV([]byte(cycleLogPrefix), func(k, b []byte) error {
+			var rec CycleRecord
+			if err := json.Unmarshal(b, &rec); err != nil {
+				return err
+			}
+			rec.Lines, rec.Steps, rec.Result = nil, nil, ""
+			out = append(out, rec)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	for i := range out {
+		if run, ok := v.live[out[i].ID]; ok {
+			s := run.snapshot()
+			out[i].Status, out[i].States = s.Status, s.States
+		}
+	}
+	v.mu.Unlock()
+	slices.Reverse(out)
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// WaitCycle waits until cycle id ends (or ctx is done) and returns its
+// record.
+func (v *VM) WaitCycle(ctx context.Context, id object.OID) (*CycleRecord, error) {
+	v.mu.Lock()
+	ch, ok := v.done[id]
+	v.mu.Unlock()
+	if ok {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return v.readRecord(ctx, id)
+}
+
+// cycleStats summarizes the cycle log for the self-audit mission.
+func (v *VM) cycleStats(ctx context.Context) string {
+	recs, err := v.Cycles(ctx, 1000)
+	if err != nil {
+		return "cycle log unavailable: " + err.Error()
+	}
+	counts := map[string]int{}
+	var total time.Duration
+	var ended int
+	for _, r := range recs {
+		counts[r.Status]++
+		if !r.Ended.IsZero() && !r.Started.IsZero() {
+			total += r.Ended.Sub(r.Started)
+			ended++
+		}
+	}
+	avg := time.Duration(0)
+	if ended > 0 {
+		avg = total / time.Duration(ended)
+	}
+	return "cycles: " + strconv.Itoa(len(recs)) +
+		", complete: " + strconv.Itoa(counts[StatusComplete]) +
+		", failed: " + strconv.Itoa(counts[StatusFailed]) +
+		", aborted: " + strconv.Itoa(counts[StatusAborted]) +
+		", mean duration: " + avg.Round(time.Millisecond).String()
+}

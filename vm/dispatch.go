@@ -1,0 +1,153 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/batos/batos/object"
+)
+
+// Result is the outcome of Dispatch: either the value the slot produced
+// or, when the receiver did not understand the message, the mission that
+// doesNotUnderstand started.
+type Result struct {
+	// Value is what the primitive or method returned, or the slot's value
+	// when the slot holds data. It is nil when Mission is true.
+	Value object.Value
+	// Target is the receiver; Holder is the object whose slot answered.
+	Target, Holder object.OID
+	// Mission reports that the message was not understood and a cognitive
+	// cycle was started (or was already running) to learn it.
+	Mission bool
+	// Cycle is the mission's cycle id (the OID of its CognitiveCycle).
+	Cycle object.OID
+	// Message is the blueprint's reply to a dispatched mission:
+	// "Mission to handle 'X' dispatched to the Composite Mind."
+	Message string
+}
+
+// Dispatch sends selector with args and kwargs to target (a root name or a
+// decimal OID). The slot is found through delegation; a primitive runs in
+// Go, a method runs in the sandbox, a data slot sent no arguments returns
+// its value. Everything the slot writes commits in one transaction with
+// the dispatch. When no slot answers, doesNotUnderstand reifies the message
+// as a mission and Dispatch returns at once with Mission set and the
+// cycle's id; WaitCycle waits for its outcome. Two misses of the same
+// selector on the same object while its cycle runs share that cycle.
+func (v *VM) Dispatch(ctx context.Context, target, selector string, args []object.Value, kwargs map[string]object.Value) (Result, error) {
+	if !ValidSelector(selector) {
+		return Result{}, fmt.Errorf("%w: %q", ErrBadSelector, selector)
+	}
+	after := &afterList{}
+	dctx := context.WithValue(ctx, afterKey{}, after)
+	var res Result
+	err := v.store.Update(ctx, func(tx *object.Tx) error {
+		after.fns = nil
+		res = Result{}
+		oid, err := tx.Resolve(target)
+		if err != nil {
+			return err
+		}
+		res.Target = oid
+		val, holder, err := tx.Lookup(oid, selector)
+		if errors.Is(err, object.ErrNotUnderstood) {
+			return errMiss
+		}
+		if err != nil {
+			return err
+		}
+		res.Holder = holder
+		res.Value, err = v.invoke(dctx, tx, oid, holder, selector, val, args, kwargs)
+		return err
+	})
+	if errors.Is(err, errMiss) {
+		return v.doesNotUnderstand(ctx, res.Target, selector, args, kwargs)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("vm: dispatch %s to %s: %w", selector, target, err)
+	}
+	for _, fn := range after.fns {
+		fn()
+	}
+	return res, nil
+}
+
+// invoke runs the value found in a slot.
+func (v *VM) invoke(ctx context.Context, tx *object.Tx, self, holder object.OID, selector string, val object.Value, args []object.Value, kwargs map[string]object.Value) (object.Value, error) {
+	switch x := val.(type) {
+	case object.Primitive:
+		fn, err := v.primitive(string(x))
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, &Call{VM: v, Tx: tx, Self: self, Holder: holder, Selector: selector, Args: args, Kwargs: kwargs})
+	case *object.Method:
+		if v.runner == nil {
+			return nil, ErrNoRunner
+		}
+		return v.runner.Call(ctx, tx, self, x, args, kwargs)
+	default:
+		if len(args) > 0 || len(kwargs) > 0 {
+			return nil, fmt.Errorf("%w: %s", ErrNotCallable, selector)
+		}
+		return object.CloneValue(val), nil
+	}
+}
+
+// doesNotUnderstand is the universal generative mechanism: the failed
+// message becomes a mission brief for the orchestrator.
+func (v *VM) doesNotUnderstand(ctx context.Context, target object.OID, selector string, args []object.Value, kwargs map[string]object.Value) (Result, error) {
+	lines := []string{
+		fmt.Sprintf("[UVM] doesNotUnderstand: '%s' for OID %d.", selector, target),
+		"[UVM] Reifying failed message as a creative mandate for the Orchestrator.",
+	}
+	for _, l := range lines {
+		v.line(l, oidAttr(target))
+	}
+	brief := object.Map{
+		"type":     object.String(MissionUnhandledMessage),
+		"selector": object.String(selector),
+		"args":     object.List(object.CloneValue(object.List(args)).(object.List)),
+		"kwargs":   object.CloneValue(object.Map(kwargs)).(object.Map),
+	}
+	id, err := v.startMission(ctx, target, brief, &missionKey{target, selector}, lines)
+	if err != nil {
+		return Result{Target: target}, err
+	}
+	return Result{
+		Target:  target,
+		Mission: true,
+		Cycle:   id,
+		Message: fmt.Sprintf("Mission to handle '%s' dispatched to the Composite Mind.", selector),
+	}, nil
+}
+
+// starlarkKeywords are reserved in Starlark (and Python) and cannot name a
+// method.
+var starlarkKeywords = map[string]bool{
+	"and": true, "as": true, "assert": true, "async": true, "await": true, "break": true,
+	"class": true, "continue": true, "def": true, "del": true, "elif": true, "else": true,
+	"except": true, "finally": true, "for": true, "from": true, "global": true, "if": true,
+	"import": true, "in": true, "is": true, "lambda": true, "load": true, "nonlocal": true,
+	"not": true, "or": true, "pass": true, "raise": true, "return": true, "try": true,
+	"while": true, "with": true, "yield": true, "self": true, "None": true, "True": true, "False": true,
+}
+
+// ValidSelector reports whether s can name a message: an ASCII identifier
+// of at most 64 bytes that is not a Starlark keyword and does not end in
+// "*" (parent slots are not messages).
+func ValidSelector(s string) bool {
+	if s == "" || len(s) > 64 || starlarkKeywords[s] {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

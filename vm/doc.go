@@ -1,0 +1,93 @@
+// Package vm is the Universal Virtual Machine of BAT OS: it dispatches
+// messages to the prototype objects of an object.Store and turns the
+// messages they do not understand into cognitive cycles that teach them.
+//
+// # Dispatch
+//
+// [VM.Dispatch] resolves a target (a root name such as "genesis_obj" or a
+// decimal OID), looks the selector up through delegation and runs what it
+// finds inside one transaction: a primitive (a Go [PrimitiveFunc]
+// registered by name with [VM.RegisterPrimitive] and stored in slots as
+// object.Primitive, so it persists), a Starlark method (run by the
+// [MethodRunner], by default the vm/sandbox runner), or a data slot
+// (returned as is). Every object inherits the builtin primitives repr,
+// display, clone, oid and slot_names from traits_obj.
+//
+// When nothing answers, doesNotUnderstand reifies the message as a
+// mission brief and Dispatch replies at once, as the blueprint does
+// ("Mission to handle 'X' dispatched to the Composite Mind."), with the
+// cycle's id in [Result]; [VM.WaitCycle] waits for the outcome. Misses of
+// one selector on one object while its cycle runs share that cycle.
+//
+// # The cognitive cycle
+//
+// A cycle is a CognitiveCycle object whose synthesis_state* parent slot
+// points at one of the state prototypes of psm_prototypes_obj (IDLE,
+// DECOMPOSING, DELEGATING, SYNTHESIZING, COMPLETE, FAILED). The cycle runs
+// the process_synthesis slot of its current state (a primitive by default;
+// replace the slot, even with a Starlark method returning the next
+// state's name, to change how the system thinks)
+// and a transition repoints synthesis_state*. DECOMPOSING asks BRICK for a
+// JSON plan under [PlanGrammar]; DELEGATING asks the plan's facets;
+// SYNTHESIZING has ALFRED write the method under [MethodGrammar] and audits
+// it with the guardian, or has ROBIN weave a text answer; COMPLETE installs
+// the method with its metadata (author, cycle, verdict, version); FAILED
+// dooms the transaction. Everything a cycle writes to the image commits in
+// one transaction or not at all. A conflicting commit reruns the cycle
+// (replaying the model's answers); two cycles never install two methods
+// for one selector.
+//
+// The cycle log ([CycleRecord], [VM.Cycle], [VM.Cycles]) is written in
+// transactions of its own, so failed cycles are recorded too: the
+// operator trace (whose lines follow the blueprint's Part IV 4.1), states
+// with timings, each model call's prompt and output (bounded), audit
+// findings and the failure reason. Cycles a killed process left unfinished
+// are marked aborted at the next Open.
+//
+// # Model, personas and memory tiers
+//
+// The VM needs only a [Model] (one Generate method); the daemon adapts the
+// llama package to it. Personas are objects (slots of personas_obj) with a
+// system prompt, an adapter name and sampling defaults, editable like any
+// object; a persona without an adapter runs the base model with its
+// prompt. When the Model also implements [AdapterLoader], LoRA adapters
+// move between cold (blobs in the store), warm (files in
+// Options.CacheDir) and hot (loaded in the model) with LRU eviction and
+// counters ([VM.Status]). The model and adapter files given in [Options]
+// are imported as blobs once; [VM.MaterializeModel] writes the model's
+// cache file only when it is missing or fails its hash.
+//
+// # Wiring (the daemon)
+//
+//	v, err := vm.Open(ctx, store, vm.Options{ModelFile: gguf, Adapters: loras, CacheDir: dir, Workers: n})
+//	path, err := v.MaterializeModel(ctx) // load llama from path, then:
+//	v.SetModel(adapter)                  // a vm.Model (and vm.AdapterLoader) over llama
+//	v.Start(ctx)
+//	res, err := v.Dispatch(ctx, "genesis_obj", "display_yourself", nil, nil)
+//	...
+//	v.Close(shutdownCtx) // then store.Close()
+//
+// The default sandbox runner re-executes the running binary as its worker
+// process (see vm/sandbox); nothing else is needed.
+//
+// # Runtime and concurrency
+//
+// [Open] runs genesis on an empty store (or resumes); [VM.Start] starts
+// Options.Workers workers over a bounded mission queue (a full queue is
+// [ErrQueueFull]) and, when Options.Heartbeat is set, the autotelic loop
+// that starts self-audit missions; [VM.Close] drains in-flight cycles until
+// its context is done and then aborts them (their transactions roll back).
+// All VM methods are safe for concurrent use. Model calls are bounded by
+// Options.ModelConcurrency; with 1 (the default) the facets of a plan are
+// asked in order, which keeps traces deterministic.
+//
+// # Caveats
+//
+// The cycle log is persisted when a cycle is queued, starts, before each
+// model call and when it ends, so a crash keeps the trace up to the model
+// call it interrupted (the record is then marked aborted). MaterializeModel reads the
+// whole cache file to check its hash at each call. The method grammar is
+// deliberately narrow (read-only methods returning a string built from
+// self.repr(), self.oid(), self.slot_names(), the arguments and literals):
+// what a model writes under it can never fail the audit.
+package vm

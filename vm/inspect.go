@@ -1,0 +1,133 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/batos/batos/guardian"
+	"github.com/batos/batos/object"
+)
+
+// Slot kinds in an Inspection.
+const (
+	SlotData      = "data"
+	SlotParent    = "parent"
+	SlotPrimitive = "primitive"
+	SlotMethod    = "method"
+)
+
+// Inspection describes one object for the operator.
+type Inspection struct {
+	OID     object.OID
+	Repr    string       // "<UvmObject oid=N slots=[...]>"
+	Parents []object.OID // in lookup order
+	Slots   []SlotInfo   // sorted by name
+}
+
+// SlotInfo describes one own slot of an inspected object.
+type SlotInfo struct {
+	Name  string
+	Kind  string       // SlotData, SlotParent, SlotPrimitive or SlotMethod
+	Value object.Value // a copy of the slot's value
+	// Method is set for SlotMethod: source, author, cycle, audit verdict
+	// and findings.
+	Method *object.Method
+}
+
+// Inspect describes target (a root name or a decimal OID).
+func (v *VM) Inspect(ctx context.Context, target string) (*Inspection, error) {
+	var ins *Inspection
+	err := v.store.View(ctx, func(tx *object.Tx) error {
+		oid, err := tx.Resolve(target)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(oid)
+		if err != nil {
+			return err
+		}
+		ins = &Inspection{OID: oid, Repr: o.String(), Parents: o.Parents()}
+		for _, n := range o.Names() {
+			val := object.CloneValue(o.Slots[n])
+			si := SlotInfo{Name: n, Kind: SlotData, Value: val}
+			switch x := val.(type) {
+			case object.Primitive:
+				si.Kind = SlotPrimitive
+			case *object.Method:
+				si.Kind, si.Method = SlotMethod, x
+			}
+			if object.IsParentSlot(n) {
+				si.Kind = SlotParent
+			}
+			ins.Slots = append(ins.Slots, si)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vm: inspect %s: %w", target, err)
+	}
+	return ins, nil
+}
+
+// SetSlot sets slot name of target to value in one transaction. A
+// *object.Method value is audited by the guardian first (an *AuditError
+// when it fails) and stamped with the verdict; a parent slot (name ending
+// in "*") must hold a Ref or a List of Refs.
+func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Value) error {
+	if m, ok := value.(*object.Method); ok {
+		m = object.CloneValue(m).(*object.Method)
+		if m.Selector == "" {
+			m.Selector = name
+		}
+		if err := guardian.Check(m.Source, guardian.DefaultPolicy(name)); err != nil {
+			return &AuditError{Selector: name, Err: err}
+		}
+		m.Verdict, m.Findings = "passed", nil
+		if m.Created.IsZero() {
+			m.Created = v.opts.Now()
+		}
+		value = m
+	}
+	if object.IsParentSlot(name) {
+		if !isRefs(value) {
+			return fmt.Errorf("vm: set %s: %w: a parent slot holds a Ref or a List of Refs", name, object.ErrInvalid)
+		}
+	}
+	err := v.store.Update(ctx, func(tx *object.Tx) error {
+		oid, err := tx.Resolve(target)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(oid)
+		if err != nil {
+			return err
+		}
+		if m, ok := value.(*object.Method); ok && m.Version == 0 {
+			m.Version = 1
+			if old, ok := o.Slots[name].(*object.Method); ok {
+				m.Version = old.Version + 1
+			}
+		}
+		o.Set(name, value)
+		return tx.Put(o)
+	})
+	if err != nil {
+		return fmt.Errorf("vm: set %s on %s: %w", name, target, err)
+	}
+	return nil
+}
+
+func isRefs(v object.Value) bool {
+	switch x := v.(type) {
+	case object.Ref:
+		return true
+	case object.List:
+		for _, e := range x {
+			if _, ok := e.(object.Ref); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

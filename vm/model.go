@@ -1,0 +1,75 @@
+package vm
+
+import "context"
+
+// Message is one turn of a chat-style prompt.
+type Message struct {
+	Role    string // "user" or "assistant"
+	Content string
+}
+
+// Generation is one request to the model. The VM fills every field; a Model
+// implementation uses what it supports.
+type Generation struct {
+	// Persona is the name of the persona speaking (BRICK, ROBIN, ALFRED, ...).
+	Persona string
+	// Adapter is the LoRA adapter to apply, "" for the base model. When the
+	// Model also implements AdapterLoader, the VM has made the adapter hot
+	// (LoadAdapter) before calling Generate and keeps it loaded until
+	// Generate returns.
+	Adapter string
+	// System is the persona's system prompt.
+	System string
+	// Messages is the conversation; the last one is the request.
+	Messages []Message
+	// Grammar, when not empty, is a GBNF grammar (llama.cpp syntax, start
+	// rule "root", one rule per line, bounded {m,n} repetitions, no
+	// unbounded ones) the output must match; pass it to the sampler as is.
+	// It takes precedence over JSONSchema. The VM passes PlanGrammar when
+	// it asks BRICK for a plan and MethodGrammar when it asks ALFRED for a
+	// method; MaxTokens is then at least the longest string the grammar
+	// admits (one token is at least one byte), so a constrained output is
+	// never cut short. Facet answers and ROBIN's text have no grammar.
+	Grammar string
+	// JSONSchema, when not empty, is a JSON schema the output must match
+	// (PlanSchema for plans). A Model that can only use one of the two
+	// should prefer Grammar; both describe the same language for plans.
+	JSONSchema string
+	// MaxTokens bounds the output length.
+	MaxTokens int
+	// Temperature is the sampling temperature.
+	Temperature float32
+	// Seed seeds sampling; the VM derives it from the cycle and the step.
+	Seed int64
+}
+
+// Model generates text. It is the only thing the VM needs from a language
+// model. Implementations must be safe for concurrent use when
+// Options.ModelConcurrency is above 1; the VM never calls Generate more than
+// ModelConcurrency times at once.
+type Model interface {
+	Generate(ctx context.Context, g Generation) (string, error)
+}
+
+// AdapterLoader is an optional upgrade of a Model that can hold LoRA
+// adapters resident ("hot"). When the Model passed in Options implements
+// it, the VM moves adapters between the memory tiers: cold (a blob in the
+// store), warm (a file in Options.CacheDir) and hot (loaded by LoadAdapter),
+// evicting the least recently used hot adapter with UnloadAdapter when
+// Options.HotAdapters are resident. The VM serializes calls to LoadAdapter
+// and UnloadAdapter and never unloads an adapter a running Generate uses.
+type AdapterLoader interface {
+	// LoadAdapter makes the adapter stored in the file at path resident
+	// under name.
+	LoadAdapter(ctx context.Context, name, path string) error
+	// UnloadAdapter releases the resident adapter name.
+	UnloadAdapter(ctx context.Context, name string) error
+}
+
+// ModelFunc adapts a function to the Model interface.
+type ModelFunc func(ctx context.Context, g Generation) (string, error)
+
+// Generate calls f.
+func (f ModelFunc) Generate(ctx context.Context, g Generation) (string, error) { return f(ctx, g) }
+
+var _ Model = ModelFunc(nil)

@@ -1,0 +1,354 @@
+package vm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/batos/batos/guardian"
+	"github.com/batos/batos/object"
+)
+
+// Personas with fixed parts in the cycle.
+const (
+	PersonaPlanner = "BRICK"  // DECOMPOSING
+	PersonaWeaver  = "ROBIN"  // SYNTHESIZING, text missions
+	PersonaCoder   = "ALFRED" // SYNTHESIZING, missing methods
+)
+
+// stateFuncs are the behaviours of the state prototypes, registered as the
+// primitives psm.idle, psm.decomposing, ... Each returns the name of the
+// next state, or nil when the cycle ends.
+var stateFuncs = map[string]PrimitiveFunc{
+	StateIdle:         psmIdle,
+	StateDecomposing:  psmDecomposing,
+	StateDelegating:   psmDelegating,
+	StateSynthesizing: psmSynthesizing,
+	StateComplete:     psmComplete,
+	StateFailed:       psmFailed,
+}
+
+func psmIdle(ctx context.Context, c *Call) (object.Value, error) {
+	r, err := runFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.addLine("Cycle %d activated (IDLE).", r.m.id)
+	return object.String(StateDecomposing), nil
+}
+
+func psmDecomposing(ctx context.Context, c *Call) (object.Value, error) {
+	r, err := runFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.addLine("Decomposing mission (DECOMPOSING).")
+	personas, err := r.personaNames(c.Tx)
+	if err != nil {
+		return nil, err
+	}
+	mission, err := r.describeMission(ctx, c.Tx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.persona(c.Tx, PersonaPlanner)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.generate(ctx, p, decomposePrompt(mission, personas), genSpec{
+		Grammar:    PlanGrammar(personas),
+		JSONSchema: PlanSchema(personas),
+		MaxTokens:  PlanMaxTokens(personas),
+	})
+	if err != nil {
+		return nil, err
+	}
+	plan, err := ParsePlan(out, personas)
+	if err != nil {
+		return nil, err
+	}
+	r.plan = plan
+	facets := object.List{}
+	for _, f := range plan.Facets {
+		facets = append(facets, object.Map{"persona": object.String(f.Persona), "query": object.String(f.Query)})
+	}
+	if err := r.setSlots(c.Tx, map[string]object.Value{"plan": facets}); err != nil {
+		return nil, err
+	}
+	return object.String(StateDelegating), nil
+}
+
+// ParsePlan parses BRICK's output as a Plan whose facets name known
+// personas; it fails with ErrBadPlan.
+func ParsePlan(out string, personas []string) (Plan, error) {
+	var plan Plan
+	dec := json.NewDecoder(strings.NewReader(strings.TrimSpace(out)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&plan); err != nil {
+		return Plan{}, fmt.Errorf("%w: %v", ErrBadPlan, err)
+	}
+	if len(plan.Facets) == 0 || len(plan.Facets) > maxFacets {
+		return Plan{}, fmt.Errorf("%w: %d facets", ErrBadPlan, len(plan.Facets))
+	}
+	for _, f := range plan.Facets {
+		known := false
+		for _, p := range personas {
+			known = known || p == f.Persona
+		}
+		if !known {
+			return Plan{}, fmt.Errorf("%w: unknown persona %q", ErrBadPlan, f.Persona)
+		}
+		if strings.TrimSpace(f.Query) == "" {
+			return Plan{}, fmt.Errorf("%w: empty query", ErrBadPlan)
+		}
+	}
+	return plan, nil
+}
+
+func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
+	r, err := runFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.addLine("Delegating to facets (DELEGATING).")
+	mission, err := r.describeMission(ctx, c.Tx)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]personaInfo, len(r.plan.Facets))
+	for i, f := range r.plan.Facets {
+		if infos[i], err = r.persona(c.Tx, f.Persona); err != nil {
+			return nil, err
+		}
+	}
+	answers := make([]facetAnswer, len(r.plan.Facets))
+	errs := make([]error, len(r.plan.Facets))
+	ask := func(i int) {
+		f := r.plan.Facets[i]
+		answers[i] = facetAnswer{Facet: f}
+		answers[i].Response, errs[i] = r.generate(ctx, infos[i], facetPrompt(mission, f), genSpec{Tag: fmt.Sprint("facet", i)})
+	}
+	if r.v.opts.ModelConcurrency == 1 || len(infos) == 1 {
+		for i := range infos {
+			if ask(i); errs[i] != nil {
+				break
+			}
+		}
+	} else {
+		done := make(chan struct{})
+		for i := range infos {
+			go func() { ask(i); done <- struct{}{} }()
+		}
+		for range infos {
+			<-done
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	r.partials = answers
+	list := object.List{}
+	for _, a := range answers {
+		list = append(list, object.Map{
+			"persona":  object.String(a.Persona),
+			"query":    object.String(a.Query),
+			"response": object.String(a.Response),
+		})
+	}
+	if err := r.setSlots(c.Tx, map[string]object.Value{"partial_responses": list}); err != nil {
+		return nil, err
+	}
+	return object.String(StateSynthesizing), nil
+}
+
+func psmSynthesizing(ctx context.Context, c *Call) (object.Value, error) {
+	r, err := runFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.addLine("Performing Cognitive Weaving (SYNTHESIZING).")
+	mission, err := r.describeMission(ctx, c.Tx)
+	if err != nil {
+		return nil, err
+	}
+	if r.missionType() != MissionUnhandledMessage {
+		p, err := r.persona(c.Tx, PersonaWeaver)
+		if err != nil {
+			return nil, err
+		}
+		out, err := r.generate(ctx, p, weavePrompt(mission, r.partials), genSpec{})
+		if err != nil {
+			return nil, err
+		}
+		r.artifact, r.kind = out, artifactText
+	} else {
+		selector, params, err := r.methodSignature()
+		if err != nil {
+			return nil, err
+		}
+		p, err := r.persona(c.Tx, PersonaCoder)
+		if err != nil {
+			return nil, err
+		}
+		out, err := r.generate(ctx, p, covenantPrompt(mission, selector, params, r.partials), genSpec{
+			Grammar:   MethodGrammar(selector, params...),
+			MaxTokens: MethodMaxTokens(selector, params...),
+		})
+		if err != nil {
+			return nil, err
+		}
+		src := CleanSource(out)
+		pol := guardian.DefaultPolicy(selector)
+		pol.Params = append([]string{}, params...)
+		if err := guardian.Check(src, pol); err != nil {
+			var fs guardian.Findings
+			var list []string
+			if errors.As(err, &fs) {
+				for _, f := range fs {
+					list = append(list, f.String())
+				}
+			} else {
+				list = []string{err.Error()}
+			}
+			r.mu.Lock()
+			r.rec.Findings = list
+			r.rec.Result = bound(src, r.v.opts.TraceLimit)
+			r.mu.Unlock()
+			r.addLine("[Guardian] AUDIT FAILED: %s", strings.Join(list, "; "))
+			return nil, &AuditError{Selector: selector, Err: err}
+		}
+		r.addLine("[Guardian] Code audit passed. Adheres to the Persistence Covenant.")
+		r.artifact, r.kind = src, artifactMethod
+	}
+	if err := r.setSlots(c.Tx, map[string]object.Value{
+		"final_artifact": object.String(r.artifact),
+		"artifact_type":  object.String(r.kind),
+	}); err != nil {
+		return nil, err
+	}
+	return object.String(StateComplete), nil
+}
+
+func psmComplete(ctx context.Context, c *Call) (object.Value, error) {
+	r, err := runFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.addLine("Cycle %d completed (COMPLETE).", r.m.id)
+	r.mu.Lock()
+	r.rec.Result = bound(r.artifact, r.v.opts.TraceLimit)
+	r.mu.Unlock()
+	outcome := "text response"
+	switch r.kind {
+	case artifactMethod:
+		selector, _, err := r.methodSignature()
+		if err != nil {
+			return nil, err
+		}
+		target, err := c.Tx.Get(r.m.target)
+		if err != nil {
+			return nil, err
+		}
+		if old, ok := target.Slots[selector]; ok {
+			// Another cycle (or the architect) answered the message first;
+			// one selector gets one method.
+			outcome = "method already present"
+			r.addLine("[Orchestrator] Slot '%s' already present on OID %d (%s); keeping it.", selector, target.OID, object.Format(old))
+			break
+		}
+		target.Set(selector, &object.Method{
+			Selector: selector,
+			Source:   r.artifact,
+			Author:   PersonaCoder,
+			Cycle:    r.m.id,
+			Verdict:  "passed",
+			Created:  r.v.opts.Now(),
+			Version:  1,
+		})
+		if err := c.Tx.Put(target); err != nil {
+			return nil, err
+		}
+		outcome = "method installed"
+		oid := target.OID
+		c.Tx.OnCommit(func() { r.addLine("New method '%s' installed on OID %d.", selector, oid) })
+	case artifactText:
+		r.addLine("[Orchestrator] Final synthesized response recorded (%d bytes).", len(r.artifact))
+	default:
+		return nil, errors.New("vm: COMPLETE reached without an artifact")
+	}
+	r.mu.Lock()
+	r.rec.Outcome = outcome
+	r.mu.Unlock()
+	if err := r.setSlots(c.Tx, map[string]object.Value{"status": object.String(StatusComplete)}); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func psmFailed(ctx context.Context, c *Call) (object.Value, error) {
+	r, err := runFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.failure == nil {
+		r.failure = errors.New("vm: the cycle entered FAILED")
+	}
+	r.addLine("Cycle %d has failed. Aborting transaction (FAILED).", r.m.id)
+	c.Tx.Doom()
+	return nil, nil
+}
+
+func (r *cycleRun) missionType() string {
+	t, _ := r.m.brief["type"].(object.String)
+	return string(t)
+}
+
+// methodSignature returns the selector of an unhandled_message mission
+// and the parameter names its method takes after self: arg0, arg1, ...
+// for the positional arguments, then the keyword names, sorted.
+func (r *cycleRun) methodSignature() (string, []string, error) {
+	sel, _ := r.m.brief["selector"].(object.String)
+	if !ValidSelector(string(sel)) {
+		return "", nil, fmt.Errorf("%w: %q", ErrBadSelector, sel)
+	}
+	var params []string
+	args, _ := r.m.brief["args"].(object.List)
+	for i := range args {
+		params = append(params, fmt.Sprintf("arg%d", i))
+	}
+	kw, _ := r.m.brief["kwargs"].(object.Map)
+	for _, k := range sortedKeys(kw) {
+		if !ValidSelector(k) || strings.HasPrefix(k, "arg") {
+			return "", nil, fmt.Errorf("%w: keyword %q", ErrBadSelector, k)
+		}
+		params = append(params, k)
+	}
+	return string(sel), params, nil
+}
+
+// CleanSource strips what a chatty model wraps code in: Markdown fences
+// and surrounding blank lines. Output produced under MethodGrammar passes
+// through unchanged.
+func CleanSource(out string) string {
+	s := strings.TrimSpace(out)
+	if i := strings.Index(s, "```"); i >= 0 {
+		rest := s[i+3:]
+		if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
+			rest = rest[nl+1:]
+		}
+		if j := strings.Index(rest, "```"); j >= 0 {
+			rest = rest[:j]
+		}
+		s = strings.TrimSpace(rest)
+	}
+	return s + "\n"
+}
+
+func bound(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + fmt.Sprintf("... [%d bytes more]", len(s)-n)
+}
