@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 )
 
@@ -148,7 +149,8 @@ func TestObjectString(t *testing.T) {
 }
 
 func ExampleStore_Update() {
-	dir, _ := tempDir()
+	dir, _ := os.MkdirTemp("", "object-example-")
+	defer os.RemoveAll(dir)
 	s, err := Open(dir, Options{})
 	if err != nil {
 		panic(err)
