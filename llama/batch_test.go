@@ -1,0 +1,52 @@
+package llama_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/batos/batos/llama"
+)
+
+// TestGenerateBatchMatchesSequential checks that greedy sequences decoded
+// together in one KV cache produce the tokens they produce alone.
+func TestGenerateBatchMatchesSequential(t *testing.T) {
+	m := openTiny(t)
+	ctx := context.Background()
+	prompts := []string{"hello", "the cat sat", "x", "four facets at once"}
+	s := newSession(t, m)
+	var want [][]llama.Token
+	for _, p := range prompts {
+		r, err := s.Generate(ctx, llama.Request{Prompt: p, MaxTokens: 12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r.Tokens)
+	}
+	b, err := m.NewBatchSession(len(prompts), llama.SessionOptions{ContextSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var reqs []llama.Request
+	for _, p := range prompts {
+		reqs = append(reqs, llama.Request{Prompt: p, MaxTokens: 12})
+	}
+	for range 2 { // the second run reuses the cleared KV cache
+		got, bu, err := b.GenerateBatch(ctx, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range prompts {
+			if !slices.Equal(got[i].Tokens, want[i]) {
+				t.Errorf("sequence %d: batched %v, alone %v", i, got[i].Tokens, want[i])
+			}
+		}
+		if bu.Tokens == 0 || bu.Steps == 0 {
+			t.Errorf("usage %+v", bu)
+		}
+	}
+	if _, _, err := b.GenerateBatch(ctx, append(reqs, reqs[0])); err == nil {
+		t.Error("5 requests on 4 sequences: no error")
+	}
+}

@@ -1,0 +1,70 @@
+// Package llama runs GGUF Llama models through llama.cpp: the project's
+// only cgo binding to it.
+//
+// # Types
+//
+//   - Model (Open): weights, vocabulary, metadata (Info), tokenization,
+//     grammar checking, and the LoRA adapters loaded for it (LoadAdapter).
+//   - Session (Model.NewSession): one llama.cpp context, that is one KV
+//     cache. Generate runs a Request (Llama 3.1 chat messages or a raw
+//     prompt; sampling; stop strings; a GBNF grammar or JSON schema; an
+//     adapter; streaming through OnToken) and returns a Response with
+//     Usage. Embed returns mean-pooled, L2-normalized embeddings.
+//   - Adapter: a resident, reference-counted LoRA adapter. Requests name
+//     one (or none) each; switching loads no weights.
+//   - Engine (NewEngine): a pool of sessions over one model for concurrent
+//     callers, with adapter affinity.
+//   - Grammars: MethodGrammar (one bounded Starlark method that keeps the
+//     Persistence Covenant), SchemaToGrammar, Model.CheckGrammar.
+//   - Devices, LoadBackend: ggml devices and loading a GPU backend library
+//     (libggml-cuda.so) by absolute path.
+//
+// # Concurrency
+//
+// Model, Adapter and Engine are safe for concurrent use. llama_decode runs
+// in one session at a time across the process: ggml's CPU matrix
+// multiplication (llamafile's tinyBLAS) keeps a work counter in a static
+// variable, and two contexts decoding at once corrupt each other's
+// results. A Session is not safe for concurrent use:
+// one goroutine at a time may use it (or use an Engine). Close a model's
+// sessions before the model; Model.Close reports ErrInUse otherwise.
+// Every Generate starts from an empty KV cache, so results depend only on
+// the request, the model and the adapter, and KV state computed under one
+// adapter is never reused under another. The price is that a shared
+// prompt prefix is evaluated again on every request.
+//
+// # Building
+//
+// The package builds on github.com/ollama/ollama@v0.6.5 (package llama),
+// which compiles llama.cpp and ggml through cgo. Build with
+//
+//	CGO_CFLAGS="-O3 -march=native -DNDEBUG" CGO_CXXFLAGS="-O3 -march=native -DNDEBUG"
+//
+// (add -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 on CPUs with AMX): the
+// default cgo build of ggml is SSE2-only and about ten times slower, and
+// without -DNDEBUG llama.cpp's assertions are live. Set GGML_NO_BACKTRACE=1
+// so a failed assertion does not attach a debugger. What ollama's wrapper
+// lacks or leaks (adapter free/remove, context free, sampler free, device
+// listing, backend loading by path) is called through hand-written
+// prototypes in cgo.go.
+//
+// # Caveats
+//
+//   - A llama.cpp assertion aborts the whole process. The package checks in
+//     Go what it knows can trip one (token ids, quantized KV cache shapes,
+//     grammar validity, GGUF magic and version), not everything.
+//   - llama.cpp silently ignores a GBNF grammar it cannot parse; Generate
+//     checks the grammar first (CheckGrammar) and fails with ErrGrammar.
+//   - llama.cpp's pooled embeddings abort on a causal model, so Embed asks
+//     for per-token embeddings and averages them in Go.
+//   - Open cannot be interrupted once llama.cpp starts reading, and leaks
+//     len(path)+1 bytes per call (inside ollama's LoadModelFromFile).
+//   - ollama's ggml leaks the 104-byte struct of every freed CPU buffer
+//     (its patch moved the delete into the CUDA and Metal backends only).
+//     To keep that from pinning whole freed buffers in glibc's heap, the
+//     package sets glibc's mmap threshold to a fixed 8 KiB (mallopt) when
+//     it first initializes llama.cpp; this affects the whole process.
+//   - llama.cpp's log lines go to slog.Default: INFO chatter at
+//     slog.LevelDebug, warnings and errors at their level. The grammar
+//     parser writes its errors straight to stderr.
+package llama

@@ -1,0 +1,165 @@
+package llama
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// EngineOptions configures NewEngine.
+type EngineOptions struct {
+	// Sessions is how many requests can run at once (0: 1). Each session
+	// holds its own KV cache.
+	Sessions int
+	// Session configures each session. Threads 0 gives each session all
+	// of the model's threads: decoding is serialized across sessions
+	// anyway (see Engine).
+	Session SessionOptions
+}
+
+// Engine shares one model between goroutines through a pool of sessions.
+// Generate and Embed are safe for concurrent use: each call borrows an idle
+// session (waiting for one, or for ctx) and returns it afterwards. A call
+// naming an adapter prefers an idle session that already has that adapter
+// set, so with at least as many sessions as personas each persona keeps its
+// own context (switching costs nothing) and otherwise a session switches
+// adapters in place.
+//
+// llama_decode calls are serialized across the whole process (see
+// decodeSem in session.go: ggml's CPU matmul is not safe to run in two
+// contexts at once), so extra sessions overlap sampling, tokenization and
+// callbacks with decoding, not decoding with decoding.
+type Engine struct {
+	m    *Model
+	sem  chan struct{}
+	mu   sync.Mutex
+	idle []*Session
+	all  []*Session
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// NewEngine creates an engine with its sessions on m.
+func NewEngine(m *Model, o EngineOptions) (*Engine, error) {
+	n := max(o.Sessions, 1)
+	so := o.Session
+	e := &Engine{m: m, sem: make(chan struct{}, n), closed: make(chan struct{})}
+	for range n {
+		s, err := m.NewSession(so)
+		if err != nil {
+			e.closeSessions()
+			return nil, err
+		}
+		e.all = append(e.all, s)
+		e.idle = append(e.idle, s)
+	}
+	return e, nil
+}
+
+// Model returns the engine's model.
+func (e *Engine) Model() *Model { return e.m }
+
+// acquire borrows an idle session, preferring one whose adapter is a.
+func (e *Engine) acquire(ctx context.Context, a *Adapter) (*Session, error) {
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.closed:
+		return nil, ErrClosed
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	select {
+	case <-e.closed:
+		<-e.sem
+		return nil, ErrClosed
+	default:
+	}
+	best := len(e.idle) - 1
+	for i, s := range e.idle {
+		if s.adapter == a {
+			best = i
+			break
+		}
+	}
+	s := e.idle[best]
+	e.idle = append(e.idle[:best], e.idle[best+1:]...)
+	return s, nil
+}
+
+func (e *Engine) release(s *Session) {
+	e.mu.Lock()
+	e.idle = append(e.idle, s)
+	e.mu.Unlock()
+	<-e.sem
+}
+
+// Generate runs req on an idle session (see Session.Generate).
+func (e *Engine) Generate(ctx context.Context, req Request) (Response, error) {
+	a := req.Adapter
+	if a == nil && req.AdapterName != "" {
+		a = e.m.Adapter(req.AdapterName)
+	}
+	s, err := e.acquire(ctx, a)
+	if err != nil {
+		return Response{}, err
+	}
+	defer e.release(s)
+	return s.Generate(ctx, req)
+}
+
+// Embed embeds texts on an idle session (see Session.Embed).
+func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	s, err := e.acquire(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(s)
+	return s.Embed(ctx, texts)
+}
+
+// Close waits for running calls to finish, then closes the sessions (not
+// the model). ErrClosed the second time.
+func (e *Engine) Close() error {
+	err := ErrClosed
+	e.closeOnce.Do(func() {
+		close(e.closed)
+		for range cap(e.sem) {
+			e.sem <- struct{}{}
+		}
+		err = e.closeSessions()
+	})
+	return err
+}
+
+func (e *Engine) closeSessions() error {
+	var errs []error
+	for _, s := range e.all {
+		if err := s.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("session: %w", err))
+		}
+	}
+	e.all, e.idle = nil, nil
+	return errors.Join(errs...)
+}
+
+// LoadAdapter makes the LoRA adapter in the file at path resident under
+// name, for requests that name it (Request.AdapterName). It is
+// Model.LoadAdapter with the argument order of an adapter cache.
+func (e *Engine) LoadAdapter(ctx context.Context, name, path string) error {
+	_, err := e.m.LoadAdapter(ctx, path, AdapterOptions{Name: name})
+	return err
+}
+
+// UnloadAdapter closes the resident adapter name: it is unregistered now
+// and freed once no session uses it. An unknown name is ErrAdapterModel.
+func (e *Engine) UnloadAdapter(ctx context.Context, name string) error {
+	a := e.m.Adapter(name)
+	if a == nil {
+		return fmt.Errorf("%w: %q", ErrAdapterModel, name)
+	}
+	return a.Close()
+}

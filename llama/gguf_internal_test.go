@@ -1,0 +1,5 @@
+package llama
+
+import "github.com/batos/batos/llama/gguf"
+
+func writeTiny(path string) error { return gguf.WriteLlama(path, gguf.TinyLlama()) }
