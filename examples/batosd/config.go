@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// config is everything batosd can be told, by flag or config file.
+type config struct {
+	Data         string        `json:"data"`
+	Endpoint     string        `json:"endpoint"`
+	Model        string        `json:"model"`
+	Adapters     string        `json:"adapters"`
+	GPULayers    int           `json:"gpu-layers"`
+	CUDALib      string        `json:"cuda-lib"`
+	Threads      int           `json:"threads"`
+	ContextSize  int           `json:"ctx-size"`
+	Sessions     int           `json:"sessions"`
+	MaxTokens    int           `json:"max-tokens"`
+	Workers      int           `json:"workers"`
+	Queue        int           `json:"queue"`
+	Heartbeat    time.Duration `json:"heartbeat"`
+	CycleTimeout time.Duration `json:"cycle-timeout"`
+	Drain        time.Duration `json:"drain"`
+	CurveSecret  string        `json:"curve-secret"`
+	CurveClients string        `json:"curve-clients"`
+	LogLevel     string        `json:"log-level"`
+	LogFormat    string        `json:"log-format"`
+	ModelDelay   time.Duration `json:"model-delay"`
+}
+
+func defaultConfig() config {
+	return config{
+		Data:         "batos-data",
+		Endpoint:     "tcp://127.0.0.1:5555",
+		Threads:      runtime.NumCPU(),
+		ContextSize:  4096,
+		Sessions:     1,
+		Workers:      1,
+		Queue:        64,
+		CycleTimeout: 10 * time.Minute,
+		Drain:        10 * time.Second,
+		LogLevel:     "info",
+		LogFormat:    "text",
+	}
+}
+
+// parseConfig reads the optional -config file, then the flags over it.
+func parseConfig(args []string) (config, error) {
+	cfg := defaultConfig()
+	for i, a := range args {
+		var path string
+		switch {
+		case (a == "-config" || a == "--config") && i+1 < len(args):
+			path = args[i+1]
+		case strings.HasPrefix(a, "-config="), strings.HasPrefix(a, "--config="):
+			path = a[strings.Index(a, "=")+1:]
+		default:
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, err
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		// Durations are written as strings ("30s") in the file.
+		for _, k := range []string{"heartbeat", "cycle-timeout", "drain", "model-delay"} {
+			if s, ok := raw[k].(string); ok {
+				d, err := time.ParseDuration(s)
+				if err != nil {
+					return cfg, fmt.Errorf("config %s: %s: %w", path, k, err)
+				}
+				raw[k] = int64(d)
+			}
+		}
+		norm, _ := json.Marshal(raw)
+		dec := json.NewDecoder(strings.NewReader(string(norm)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	fs := flag.NewFlagSet("batosd", flag.ContinueOnError)
+	fs.String("config", "", "JSON config file with the same keys as the flags")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (the living image, model cache, demo model)")
+	fs.StringVar(&cfg.Endpoint, "endpoint", cfg.Endpoint, "ZeroMQ endpoint to bind")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "Llama 3.1 GGUF model file (empty: a generated random-weight demo model)")
+	fs.StringVar(&cfg.Adapters, "adapters", cfg.Adapters, "directory of persona LoRA adapters named <persona>.gguf")
+	fs.IntVar(&cfg.GPULayers, "gpu-layers", cfg.GPULayers, "layers to offload to the GPU (-1: all)")
+	fs.StringVar(&cfg.CUDALib, "cuda-lib", cfg.CUDALib, "absolute path of libggml-cuda.so to load (empty: $BATOS_GGML_BACKEND or CPU only)")
+	fs.IntVar(&cfg.Threads, "threads", cfg.Threads, "CPU threads for llama.cpp")
+	fs.IntVar(&cfg.ContextSize, "ctx-size", cfg.ContextSize, "context size in tokens of each llama.cpp session")
+	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "llama.cpp sessions (concurrent generations)")
+	fs.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "cap on tokens per generation (0: the VM's own bounds)")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "cognitive cycles that run at once")
+	fs.IntVar(&cfg.Queue, "queue", cfg.Queue, "missions that may wait for a worker")
+	fs.DurationVar(&cfg.Heartbeat, "heartbeat", cfg.Heartbeat, "autotelic heartbeat interval (0: off)")
+	fs.DurationVar(&cfg.CycleTimeout, "cycle-timeout", cfg.CycleTimeout, "bound on one cognitive cycle")
+	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "how long shutdown waits for running cycles")
+	fs.StringVar(&cfg.CurveSecret, "curve-secret", cfg.CurveSecret, "the server's .key file from batoskey (enables CurveZMQ)")
+	fs.StringVar(&cfg.CurveClients, "curve-clients", cfg.CurveClients, "comma-separated .pub files of the admitted clients")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
+	fs.DurationVar(&cfg.ModelDelay, "model-delay", cfg.ModelDelay, "testing aid: wait this long before each generation")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if (cfg.CurveSecret == "") != (cfg.CurveClients == "") {
+		return cfg, fmt.Errorf("-curve-secret and -curve-clients go together")
+	}
+	return cfg, nil
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	var w io.Writer = os.Stderr
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/batos/batos/bridge"
+	"github.com/batos/batos/bridge/wire"
+)
+
+var batosdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "batosd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	batosdBin = filepath.Join(dir, "batosd")
+	build := exec.Command("go", "build", "-o", batosdBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building batosd:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is a running batosd process with its log.
+type daemon struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	endpoint string
+	mu       sync.Mutex
+	log      bytes.Buffer
+	done     chan struct{}
+}
+
+func freeEndpoint(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprintf("tcp://%s", l.Addr())
+}
+
+func startDaemon(t *testing.T, data, endpoint string, extra ...string) *daemon {
+	t.Helper()
+	args := append([]string{"-data", data, "-endpoint", endpoint, "-threads", "1", "-ctx-size", "2048"}, extra...)
+	d := &daemon{t: t, cmd: exec.Command(batosdBin, args...), endpoint: endpoint, done: make(chan struct{})}
+	d.cmd.Env = append(os.Environ(), "GGML_NO_BACKTRACE=1")
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			d.mu.Lock()
+			d.log.WriteString(sc.Text() + "\n")
+			d.mu.Unlock()
+		}
+		d.cmd.Wait()
+		close(d.done)
+	}()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			t.Logf("batosd log:\n%s", d.logText())
+		}
+	})
+	d.waitLog("[Synaptic Bridge] listening", 3*time.Minute)
+	return d
+}
+
+func (d *daemon) logText() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
+}
+
+// waitLog waits for text to appear in the log.
+func (d *daemon) waitLog(text string, timeout time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(d.logText(), text) {
+		select {
+		case <-d.done:
+			d.t.Fatalf("batosd exited before logging %q", text)
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("batosd did not log %q within %v", text, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (d *daemon) stop(sig syscall.Signal) {
+	d.t.Helper()
+	d.cmd.Process.Signal(sig)
+	select {
+	case <-d.done:
+	case <-time.After(time.Minute):
+		d.t.Fatalf("batosd did not exit after %v", sig)
+	}
+}
+
+func call(t *testing.T, c *bridge.Client, req *wire.Request) any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := c.Call(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", req.Command, err)
+	}
+	if rep.Status != wire.StatusOK {
+		t.Fatalf("%s: %s: %s", req.Command, rep.Code, rep.Message)
+	}
+	return rep.Result.V
+}
+
+func dispatch(t *testing.T, c *bridge.Client, selector string) any {
+	return call(t, c, &wire.Request{Command: wire.CmdDispatchMessage, Target: wire.Named("genesis_obj"), MessageName: selector})
+}
+
+func cycleCount(t *testing.T, c *bridge.Client) int {
+	res := call(t, c, &wire.Request{Command: wire.CmdListCycles, Limit: 1000})
+	cycles, _ := res.(map[string]any)["cycles"].([]any)
+	return len(cycles)
+}
+
+// waitCycle polls show_cycle until the cycle ends and returns it.
+func waitCycle(t *testing.T, c *bridge.Client, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		res := call(t, c, &wire.Request{Command: wire.CmdShowCycle, CycleID: id}).(map[string]any)
+		switch res["state"] {
+		case "COMPLETE", "FAILED", "ABORTED":
+			return res
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("cycle %s did not end", id)
+	return nil
+}
+
+// The blueprint's trace (Part IV 4.1), in order.
+var blueprintTrace = []string{
+	"[UVM] doesNotUnderstand: 'display_yourself'",
+	"[UVM] Reifying failed message as a creative mandate for the Orchestrator.",
+	"[Orchestrator] Initiating new cognitive cycle for mission: unhandled_message",
+	"activated (IDLE)",
+	"to state: DECOMPOSING",
+	"Decomposing mission (DECOMPOSING).",
+	"[pLLM] Activated expert: BRICK",
+	"to state: DELEGATING",
+	"Delegating to facets (DELEGATING).",
+	"to state: SYNTHESIZING",
+	"Performing Cognitive Weaving (SYNTHESIZING).",
+	"[pLLM] Activated expert: ALFRED",
+	"[Guardian] Code audit passed. Adheres to the Persistence Covenant.",
+	"to state: COMPLETE",
+	"completed (COMPLETE).",
+	"New method 'display_yourself' installed on OID",
+}
+
+func checkTrace(t *testing.T, log string) {
+	t.Helper()
+	rest := log
+	for _, line := range blueprintTrace {
+		i := strings.Index(rest, line)
+		if i < 0 {
+			t.Fatalf("trace line %q missing (or out of order) in the log", line)
+		}
+		rest = rest[i+len(line):]
+	}
+}
+
+func pyClient(t *testing.T, endpoint string) map[string]any {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import zmq, msgpack").Run(); err != nil {
+		t.Fatalf("Debian python3-zmq and python3-msgpack are required (make deps installs them): %v", err)
+	}
+	out, err := exec.Command(py, "testdata/blueprint_client.py", endpoint).Output()
+	if err != nil {
+		t.Fatalf("pyzmq client: %v", err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("pyzmq client output %q: %v", out, err)
+	}
+	return rep
+}
+
+// TestDisplayYourself runs the blueprint's validation protocol on the real
+// daemon: llama.cpp on a generated model, Pebble on disk, libzmq sockets.
+func TestDisplayYourself(t *testing.T) {
+	data := t.TempDir()
+	endpoint := freeEndpoint(t)
+	d := startDaemon(t, data, endpoint)
+	c, err := bridge.Dial(context.Background(), endpoint, bridge.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	// 1. The first message is not understood: a mission is dispatched.
+	first, ok := dispatch(t, c, "display_yourself").(map[string]any)
+	if !ok || first["mission"] != true || !strings.Contains(fmt.Sprint(first["message"]), "dispatched") {
+		t.Fatalf("first reply = %#v, want a dispatched mission", first)
+	}
+	rec := waitCycle(t, c, first["cycle_id"].(string))
+	if rec["state"] != "COMPLETE" {
+		t.Fatalf("cycle ended %v: %v\n%v", rec["state"], rec["error"], rec["result"])
+	}
+	checkTrace(t, d.logText())
+	cycles := cycleCount(t, c)
+
+	// 2. The same message now runs the installed method.
+	res, ok := dispatch(t, c, "display_yourself").(string)
+	if !ok || !strings.Contains(res, "UvmObject") {
+		t.Fatalf("second reply = %#v, want the method's display string", res)
+	}
+	if n := cycleCount(t, c); n != cycles {
+		t.Fatalf("second dispatch started a cycle (%d -> %d)", cycles, n)
+	}
+	ins := call(t, c, &wire.Request{Command: wire.CmdInspect, Target: wire.Named("genesis_obj")}).(map[string]any)
+	if !strings.Contains(fmt.Sprint(ins["methods"]), "def display_yourself(self") {
+		t.Fatalf("inspect shows no display_yourself source: %v", ins["methods"])
+	}
+
+	// 3. The blueprint's pyzmq client, its payload exactly as in Part IV.
+	rep := pyClient(t, endpoint)
+	if rep["status"] != "ok" || rep["result"] != res {
+		t.Fatalf("pyzmq reply = %v, want ok with %q", rep, res)
+	}
+
+	// 4. SIGTERM and restart: the method answers at once, no new cycle.
+	d.stop(syscall.SIGTERM)
+	if !strings.Contains(d.logText(), "shutdown complete") {
+		t.Fatal("no graceful shutdown in the log")
+	}
+	d = startDaemon(t, data, endpoint)
+	if again, ok := dispatch(t, c, "display_yourself").(string); !ok || again != res {
+		t.Fatalf("after restart: %#v, want %q", again, res)
+	}
+	if n := cycleCount(t, c); n != cycles {
+		t.Fatalf("restart caused a cycle (%d -> %d)", cycles, n)
+	}
+	if strings.Contains(d.logText(), "doesNotUnderstand") {
+		t.Fatal("the restarted daemon did not understand display_yourself")
+	}
+
+	// 5. SIGKILL in the middle of a cycle, restart: no partial method, the
+	// cycle log shows the interrupted cycle, the daemon serves.
+	d.stop(syscall.SIGTERM)
+	d = startDaemon(t, data, endpoint, "-model-delay", "2s")
+	mid := dispatch(t, c, "describe_yourself").(map[string]any)
+	d.waitLog("to state: DECOMPOSING", time.Minute)
+	d.stop(syscall.SIGKILL)
+	d = startDaemon(t, data, endpoint)
+	_ = d
+	ins = call(t, c, &wire.Request{Command: wire.CmdInspect, Target: wire.Named("genesis_obj")}).(map[string]any)
+	if strings.Contains(fmt.Sprint(ins), "describe_yourself") {
+		t.Fatalf("a partial method survived the kill: %v", ins)
+	}
+	rec = call(t, c, &wire.Request{Command: wire.CmdShowCycle, CycleID: mid["cycle_id"].(string)}).(map[string]any)
+	if st := rec["state"]; st == "COMPLETE" || st == "" {
+		t.Fatalf("interrupted cycle recorded as %v", st)
+	}
+	t.Logf("interrupted cycle recorded as %v: %v", rec["state"], rec["error"])
+	st := call(t, c, &wire.Request{Command: wire.CmdStatus}).(map[string]any)
+	if st["model"] == "" {
+		t.Fatalf("status = %v", st)
+	}
+	if again, ok := dispatch(t, c, "display_yourself").(string); !ok || again != res {
+		t.Fatalf("after the kill: %#v, want %q", again, res)
+	}
+}
+
+var _ = io.Discard

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/batos/batos/catalog"
+	"github.com/batos/batos/llama"
+	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm"
+)
+
+// engineModel adapts a llama.Engine to the VM's Model and AdapterLoader
+// interfaces and to the catalog's Embedder.
+type engineModel struct {
+	e         *llama.Engine
+	maxTokens int           // cap on any generation, 0 = the VM's own bound
+	delay     time.Duration // testing aid: wait before each generation
+}
+
+var (
+	_ vm.Model         = (*engineModel)(nil)
+	_ vm.AdapterLoader = (*engineModel)(nil)
+)
+
+func (m *engineModel) Generate(ctx context.Context, g vm.Generation) (string, error) {
+	if m.delay > 0 {
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(m.delay):
+		}
+	}
+	msgs := make([]llama.Message, 0, len(g.Messages)+1)
+	if g.System != "" {
+		msgs = append(msgs, llama.Message{Role: "system", Content: g.System})
+	}
+	for _, msg := range g.Messages {
+		msgs = append(msgs, llama.Message{Role: msg.Role, Content: msg.Content})
+	}
+	maxTokens := g.MaxTokens
+	// A grammar's own bound is never cut short: truncated output would
+	// fail the plan parse or the guardian.
+	if m.maxTokens > 0 && g.Grammar == "" && g.JSONSchema == "" && (maxTokens <= 0 || maxTokens > m.maxTokens) {
+		maxTokens = m.maxTokens
+	}
+	req := llama.Request{
+		Messages:    msgs,
+		MaxTokens:   maxTokens,
+		Temperature: g.Temperature,
+		Seed:        uint32(g.Seed),
+		Grammar:     g.Grammar,
+		AdapterName: g.Adapter,
+	}
+	if req.Grammar == "" {
+		req.JSONSchema = g.JSONSchema
+	}
+	resp, err := m.e.Generate(ctx, req)
+	return resp.Text, err
+}
+
+func (m *engineModel) LoadAdapter(ctx context.Context, name, path string) error {
+	return m.e.LoadAdapter(ctx, name, path)
+}
+
+func (m *engineModel) UnloadAdapter(ctx context.Context, name string) error {
+	return m.e.UnloadAdapter(ctx, name)
+}
+
+// Embed implements catalog.Embedder.
+func (m *engineModel) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	return m.e.Embed(ctx, texts)
+}
+
+// catalogRetriever feeds catalog passages into the cycle's prompts. The
+// catalog needs the model's embeddings, which exist only after the VM has
+// materialized the model, so it is set once ready; until then it retrieves
+// nothing.
+type catalogRetriever struct {
+	c atomic.Pointer[catalog.Catalog]
+}
+
+var _ vm.Retriever = (*catalogRetriever)(nil)
+
+func (r *catalogRetriever) Retrieve(ctx context.Context, tx *object.Tx, query string, limit int) ([]string, error) {
+	c := r.c.Load()
+	if c == nil {
+		return nil, nil
+	}
+	res, err := c.Search(ctx, tx, catalog.Query{Text: query, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(res))
+	for i, h := range res {
+		out[i] = h.Text
+	}
+	return out, nil
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/batos/batos/bridge"
+	"github.com/batos/batos/catalog"
+	"github.com/batos/batos/llama"
+	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm"
+)
+
+// version is reported by the status command.
+const version = "0.1.0"
+
+// run starts everything, serves until ctx is done, and shuts down in
+// reverse order.
+func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
+	started := time.Now()
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return err
+	}
+	modelFile, adapterDir := cfg.Model, cfg.Adapters
+	if modelFile == "" {
+		modelFile, adapterDir, err = ensureDemoModel(cfg.Data, log)
+		if err != nil {
+			return fmt.Errorf("demo model: %w", err)
+		}
+	}
+	adapters, err := findAdapters(adapterDir)
+	if err != nil {
+		return err
+	}
+
+	log.Info("[UVM] Prototypal awakening: opening the living image", "dir", filepath.Join(cfg.Data, "image"))
+	store, err := object.Open(filepath.Join(cfg.Data, "image"), object.Options{Retries: 8, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer closeLogged(log, "store", store.Close)
+
+	retriever := &catalogRetriever{}
+	v, err := vm.Open(ctx, store, vm.Options{
+		Retriever:    retriever,
+		Workers:      cfg.Workers,
+		QueueSize:    cfg.Queue,
+		Heartbeat:    cfg.Heartbeat,
+		CycleTimeout: cfg.CycleTimeout,
+		Logger:       log,
+		CacheDir:     filepath.Join(cfg.Data, "cache"),
+		ModelFile:    modelFile,
+		Adapters:     adapters,
+		Progress:     progressLogger(log),
+	})
+	if err != nil {
+		return err
+	}
+	vmClosed := false
+	defer func() {
+		if !vmClosed {
+			drainCtx, cancel := context.WithTimeout(context.Background(), cfg.Drain)
+			defer cancel()
+			closeLogged(log, "vm", func() error { return v.Close(drainCtx) })
+		}
+	}()
+
+	path, err := v.MaterializeModel(ctx)
+	if err != nil {
+		return fmt.Errorf("materialize model: %w", err)
+	}
+	devices, err := loadBackend(cfg.CUDALib)
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		log.Info("[pLLM] device", "name", d.Name, "type", d.Type.String(), "description", d.Description)
+	}
+	log.Info("[pLLM] loading the model from its blob cache", "file", path, "gpu_layers", cfg.GPULayers)
+	model, err := llama.Open(ctx, path, llama.ModelOptions{GPULayers: cfg.GPULayers, Threads: cfg.Threads})
+	if err != nil {
+		return err
+	}
+	defer closeLogged(log, "model", model.Close)
+	info := model.Info()
+	device := placement(info)
+	log.Info("[pLLM] model loaded", "description", info.Description, "layers", info.Layers, "params", info.Params, "placement", device)
+	engine, err := llama.NewEngine(model, llama.EngineOptions{Sessions: cfg.Sessions, Session: llama.SessionOptions{ContextSize: cfg.ContextSize}})
+	if err != nil {
+		return err
+	}
+	defer closeLogged(log, "engine", engine.Close)
+	lm := &engineModel{e: engine, maxTokens: cfg.MaxTokens, delay: cfg.ModelDelay}
+	v.SetModel(lm)
+
+	cat := catalog.New(lm, catalog.Options{})
+	if err := cat.Load(ctx, store); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	retriever.c.Store(cat)
+
+	srvOpts := bridge.Options{Endpoint: cfg.Endpoint, Workers: 4, Logger: log}
+	if cfg.CurveSecret != "" {
+		srvOpts.Curve, err = bridge.LoadCurveOptions(cfg.CurveSecret, strings.Split(cfg.CurveClients, ",")...)
+		if err != nil {
+			return err
+		}
+	}
+	h := &handler{vm: v, store: store, catalog: cat, model: info.Description, device: device,
+		layers: info.Layers, gpu: gpuLayers(info), started: started, version: version}
+	srv, err := bridge.NewServer(h, srvOpts)
+	if err != nil {
+		return err
+	}
+	if err := v.Start(ctx); err != nil {
+		srv.Close()
+		return err
+	}
+	log.Info("[Synaptic Bridge] listening", "endpoint", srv.Endpoint(), "curve", srvOpts.Curve != nil)
+
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 1)
+	wg.Go(func() { serveErr <- srv.Serve(ctx) })
+	select {
+	case <-ctx.Done():
+		log.Info("[UVM] shutdown requested: draining cycles", "deadline", cfg.Drain)
+	case err = <-serveErr:
+		log.Error("[Synaptic Bridge] stopped", "err", err)
+	}
+	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.Drain)
+	defer cancel()
+	vmClosed = true
+	closeLogged(log, "vm", func() error { return v.Close(drainCtx) })
+	closeLogged(log, "bridge", srv.Close)
+	wg.Wait()
+	log.Info("[UVM] shutdown complete")
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func closeLogged(log *slog.Logger, what string, fn func() error) {
+	if err := fn(); err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("close", "what", what, "err", err)
+	}
+}
+
+func loadBackend(path string) ([]llama.Device, error) {
+	if path != "" {
+		return llama.LoadBackend(path)
+	}
+	return llama.LoadBackendFromEnv()
+}
+
+func placement(info llama.Info) string {
+	var parts []string
+	for _, p := range info.Placement {
+		parts = append(parts, fmt.Sprintf("%s:%d", p.Device, p.Layers))
+	}
+	if len(parts) == 0 {
+		return "CPU"
+	}
+	return strings.Join(parts, ",") + " output:" + info.OutputDevice
+}
+
+// gpuLayers counts the repeating layers placed on devices other than the CPU.
+func gpuLayers(info llama.Info) int {
+	n := 0
+	for _, p := range info.Placement {
+		if !strings.HasPrefix(p.Device, "CPU") {
+			n += p.Layers
+		}
+	}
+	return n
+}
+
+// findAdapters maps persona names to the *.gguf files of dir.
+func findAdapters(dir string) (map[string]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.gguf"))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(files))
+	for _, f := range files {
+		out[strings.ToUpper(strings.TrimSuffix(filepath.Base(f), ".gguf"))] = f
+	}
+	return out, nil
+}
+
+// progressLogger reports imports and materializations every 10%.
+func progressLogger(log *slog.Logger) func(name string, done, total int64) {
+	var mu sync.Mutex
+	last := map[string]int64{}
+	return func(name string, done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		pct := int64(100)
+		if total > 0 {
+			pct = done * 100 / total
+		}
+		if step := pct / 10; step != last[name] || done == total {
+			last[name] = step
+			bar := strings.Repeat("#", int(pct/5)) + strings.Repeat(".", 20-int(pct/5))
+			log.Info(fmt.Sprintf("[UVM] %s [%s] %3d%%", filepath.Base(name), bar, pct), "bytes", done, "total", total)
+		}
+	}
+}
