@@ -129,6 +129,7 @@ func (t *tiers) warmLocked(ctx context.Context, name string, blob object.BlobRef
 	for len(t.warm) >= t.v.opts.WarmAdapters {
 		victim := lru(t.warm, func(w *warmEntry) (uint64, bool) { return w.last, true })
 		os.Remove(t.warm[victim].path)
+		os.Remove(t.warm[victim].path + stampSuffix)
 		delete(t.warm, victim)
 		t.st.WarmEvictions++
 	}
@@ -175,7 +176,8 @@ func (v *VM) cacheDir() string {
 // MaterializeModel returns the path of the base model's file in the cache
 // directory, named by its SHA-256. The file is written from the model blob
 // only when it is missing or fails its hash, so a restart does not rewrite
-// gigabytes (it does read the file once to check it).
+// gigabytes; a stamp of the last check (size, modification time, hash)
+// spares rereading it too while the file is untouched.
 func (v *VM) MaterializeModel(ctx context.Context) (string, error) {
 	var blob object.BlobRef
 	var ok bool
@@ -237,6 +239,7 @@ func (v *VM) materialize(ctx context.Context, blob object.BlobRef, path, name st
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("vm: materialize: %w", err)
 	}
+	writeStamp(path, blob)
 	if v.opts.Progress != nil {
 		v.opts.Progress(name, blob.Size, blob.Size)
 	}
@@ -244,6 +247,12 @@ func (v *VM) materialize(ctx context.Context, blob object.BlobRef, path, name st
 	return nil
 }
 
+// fileMatches reports whether the file at path holds the blob's bytes. A
+// stamp file beside it (path + ".verified") records the size, modification
+// time and hash of the last full check; while the file's size and
+// modification time still match the stamp, the multi-gigabyte hash is not
+// recomputed. Any write to the file changes its modification time and so
+// forces a full check.
 func fileMatches(path string, blob object.BlobRef) (bool, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -257,11 +266,35 @@ func fileMatches(path string, blob object.BlobRef) (bool, error) {
 	if err != nil || st.Size() != blob.Size {
 		return false, nil
 	}
+	if stamp, err := os.ReadFile(path + stampSuffix); err == nil && string(stamp) == stampLine(st, blob) {
+		return true, nil
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return false, nil
 	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
-	return sum == blob.SHA256, nil
+	if sum != blob.SHA256 {
+		return false, nil
+	}
+	writeStamp(path, blob)
+	return true, nil
+}
+
+// stampSuffix names the verification stamp beside a materialized file.
+const stampSuffix = ".verified"
+
+func stampLine(st os.FileInfo, blob object.BlobRef) string {
+	return fmt.Sprintf("%d %d %s\n", st.Size(), st.ModTime().UnixNano(), blob.Hex())
+}
+
+// writeStamp records that path was verified against blob. Failing to write
+// it only costs a full check next time.
+func writeStamp(path string, blob object.BlobRef) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	_ = os.WriteFile(path+stampSuffix, []byte(stampLine(st, blob)), 0o644)
 }

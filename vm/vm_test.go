@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
@@ -381,5 +382,34 @@ func TestAdapterTiers(t *testing.T) {
 				t.Errorf("tiers: %+v", a)
 			}
 		})
+	}
+}
+
+// A verified cache file is trusted through its stamp until it is written
+// again: a same-size rewrite changes its modification time and is caught.
+func TestMaterializeStamp(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "model.gguf")
+	if err := os.WriteFile(src, bytes.Repeat([]byte("m"), 1<<16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := open(t, nil, func(o *vm.Options) { o.ModelFile = src })
+	path, err := e.v.MaterializeModel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + ".verified"); err != nil {
+		t.Fatalf("no stamp after materializing: %v", err)
+	}
+	// Same size, different bytes, new modification time.
+	time.Sleep(10 * time.Millisecond)
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), 1<<16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.v.MaterializeModel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, bytes.Repeat([]byte("m"), 1<<16)) {
+		t.Fatal("a rewritten cache file was trusted through a stale stamp")
 	}
 }
