@@ -37,6 +37,7 @@ func statusCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) err
 var statusKeys = map[string]bool{
 	"device": true, "queue_depth": true, "queue_capacity": true, "workers": true,
 	"cycles_done": true, "cycles_failed": true, "cycles_aborted": true, "adapters": true,
+	"layers": true, "gpu_layers": true,
 }
 
 func (a *app) printStatus(st *wire.StatusInfo) {
@@ -51,7 +52,9 @@ func (a *app) printStatus(st *wire.StatusInfo) {
 	field("model", "%s", orDash(st.Model))
 	if dev := str(x, "device"); dev != "" {
 		field("device", "%s", dev)
-		if l := layersOffloaded(dev); l != "" {
+		if _, ok := x["gpu_layers"]; ok {
+			field("layers", "%s of %s offloaded to a GPU", integer(x, "gpu_layers"), integer(x, "layers"))
+		} else if l := layersOffloaded(dev); l != "" {
 			field("layers", "%s", l)
 		}
 	}
