@@ -24,7 +24,7 @@ PLAIN_PKGS = $(shell $(GO) list ./... | grep -E '$(SLOW_CGO)')
 DATA ?= $(CURDIR)/.batos
 ARGS ?=
 
-.PHONY: all deps build test test-race test-plain run bench fuzz lint clean
+.PHONY: all deps build test run bench fuzz lint clean cuda gpubench
 
 all: build
 
@@ -68,6 +68,16 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+
+# The CUDA backend for llama.LoadBackend (needs CMake and nvcc): writes
+# .batos/lib/libggml-cuda.so; pass it to batosd with -cuda-lib.
+cuda: deps
+	scripts/build-cuda-backend.sh
+
+# The GPU benchmark binary and staged ggml sources under bin/gpu, to carry
+# to a GPU machine and run there with scripts/gpubench.sh (see BENCHMARKS.md).
+gpubench: deps
+	V4=1 scripts/build-gpubench.sh
 
 clean:
 	rm -rf bin

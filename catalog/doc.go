@@ -42,7 +42,7 @@
 // sqrt(n) lists, rebuilt when the corpus doubles) and scores only the
 // nearest lists, 1/16 of the vectors by default. That is approximate:
 // recall@10 against the exact scan was 0.75 at 100,000 chunks with the
-// hashing test embedder (see bench/results/catalog.md). Searches with a
+// hashing test embedder (see BENCHMARKS.md). Searches with a
 // metadata filter always scan exactly. A hybrid search runs its two
 // rankings in parallel.
 //

@@ -50,3 +50,29 @@ func TestGenerateBatchMatchesSequential(t *testing.T) {
 		t.Error("5 requests on 4 sequences: no error")
 	}
 }
+
+// TestDecodeBareMatchesGenerate checks that the bare decode loop produces
+// Generate's greedy tokens.
+func TestDecodeBareMatchesGenerate(t *testing.T) {
+	m := openTiny(t)
+	ctx := context.Background()
+	s := newSession(t, m)
+	r, err := s.Generate(ctx, llama.Request{Prompt: "hello", MaxTokens: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt, err := m.Tokenize("hello", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, d, err := s.DecodeBare(ctx, prompt, len(r.Tokens))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, r.Tokens) || d <= 0 {
+		t.Errorf("DecodeBare: %v in %v; Generate: %v", got, d, r.Tokens)
+	}
+	if _, _, err := s.DecodeBare(ctx, prompt, 0); err == nil {
+		t.Error("n = 0: no error")
+	}
+}

@@ -14,6 +14,10 @@
 //     one (or none) each; switching loads no weights.
 //   - Engine (NewEngine): a pool of sessions over one model for concurrent
 //     callers, with adapter affinity.
+//   - BatchSession (NewBatchSession): several sequences in one KV cache,
+//     advanced together by GenerateBatch (DELEGATING's facets in one batch).
+//     Session.DecodeBare is a bare decode loop, the yardstick for this
+//     package's own per-token overhead.
 //   - Grammars: MethodGrammar (one bounded Starlark method that keeps the
 //     Persistence Covenant), SchemaToGrammar, Model.CheckGrammar.
 //   - Devices, LoadBackend: ggml devices and loading a GPU backend library

@@ -167,6 +167,9 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 		resp.Finish = FinishCancelled
 		return resp, err
 	}
+	// llama_decode returns before a GPU has finished; wait, so Prefill is
+	// the prompt's real cost and Decode does not inherit its tail.
+	s.oc.Synchronize()
 	resp.Usage.Prefill = time.Since(t0)
 
 	// Decode.

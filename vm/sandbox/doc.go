@@ -94,7 +94,7 @@
 // once. The cost is one pipe round trip per call, plus one per slot read
 // that was not sent with the call and per primitive called: the receiver's
 // slots named as self.NAME in the method's source (up to 16) are looked up
-// by the parent and travel with the call (see bench/results/sandbox.md).
+// by the parent and travel with the call (see BENCHMARKS.md).
 // Workers are kept warm, at most Options.Workers; a worker found dead
 // before it answered anything is replaced and the call retried once (it
 // cannot have had effects: every read and primitive goes through the
