@@ -25,6 +25,13 @@ func (tx *Tx) ScanKV(prefix []byte, fn func(key, value []byte) error) error {
 	return tx.scan(kvKey(prefix), func(k, v []byte) error { return fn(k[1:], v) })
 }
 
+// ScanKVReverse is ScanKV in descending key order (newest first for keys
+// that grow over time, such as logs); fn can stop it early by returning
+// an error, which is returned.
+func (tx *Tx) ScanKVReverse(prefix []byte, fn func(key, value []byte) error) error {
+	return tx.scanReverse(kvKey(prefix), func(k, v []byte) error { return fn(k[1:], v) })
+}
+
 // DeleteKVPrefix removes every key with prefix.
 func (tx *Tx) DeleteKVPrefix(prefix []byte) error {
 	if err := tx.checkWrite(); err != nil {

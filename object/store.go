@@ -66,8 +66,14 @@ type Store struct {
 	objMu   sync.RWMutex
 	objects map[OID]*Object // decoded committed objects, shared read-only
 
-	closeMu sync.RWMutex // held for reading by every operation, for writing by Close
-	closed  bool
+	// Close waits for running operations: users counts transactions,
+	// blob writes and open blob readers. Nested operations (a blob opened
+	// inside a transaction) just count twice, and once closed is set every
+	// new one fails with ErrClosed instead of blocking.
+	closeMu   sync.Mutex
+	closeCond *sync.Cond
+	users     int
+	closed    bool
 }
 
 // Open opens (creating if needed) the store in dir. Chunks of blobs whose
@@ -90,6 +96,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	// Scratch tables of a blob import that a crash interrupted.
 	_ = opts.FS.RemoveAll(opts.FS.PathJoin(dir, ingestDir))
 	s := &Store{db: db, popts: popts, dir: dir, opts: opts, lastWrite: make(map[string]uint64), active: make(map[*Tx]uint64)}
+	s.closeCond = sync.NewCond(&s.closeMu)
 	next := uint64(1)
 	if v, closer, err := db.Get(keyNextOID); err == nil {
 		if len(v) == 8 {
@@ -108,28 +115,42 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the store. It waits for running transactions to finish.
+// Close closes the store. New operations fail with ErrClosed at once; Close
+// waits for running transactions, blob writes and open blob readers to
+// finish.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	for s.users > 0 {
+		s.closeCond.Wait()
+	}
+	s.closeMu.Unlock()
+	return s.db.Close()
+}
+
+// acquire registers a running operation; it fails once Close has begun.
+func (s *Store) acquire() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.closed = true
-	return s.db.Close()
-}
-
-// acquire takes the close lock for reading; it fails once the store is closed.
-func (s *Store) acquire() error {
-	s.closeMu.RLock()
-	if s.closed {
-		s.closeMu.RUnlock()
-		return ErrClosed
-	}
+	s.users++
 	return nil
 }
 
-func (s *Store) release() { s.closeMu.RUnlock() }
+// release ends an operation registered by acquire.
+func (s *Store) release() {
+	s.closeMu.Lock()
+	if s.users--; s.users == 0 {
+		s.closeCond.Broadcast()
+	}
+	s.closeMu.Unlock()
+}
 
 // allocID hands out a fresh OID or blob id.
 func (s *Store) allocID() uint64 { return s.nextOID.Add(1) - 1 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func openTest(t testing.TB, opts Options) *Store {
@@ -290,5 +292,75 @@ func TestCorruptObjectNamesKey(t *testing.T) {
 	var ce *CorruptError
 	if !errors.As(err, &ce) || string(ce.Key) != string(objectKey(77)) {
 		t.Fatalf("got %v, want a CorruptError naming the key", err)
+	}
+}
+
+// A blob opened inside a transaction while Close waits neither deadlocks
+// nor outlives the store: it fails with ErrClosed and Close completes.
+func TestCloseDuringTransaction(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.PutBlob(context.Background(), strings.NewReader("blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := make(chan struct{})
+	closing := make(chan error)
+	errc := make(chan error)
+	go func() {
+		errc <- s.Update(context.Background(), func(tx *Tx) error {
+			close(inside)
+			<-closing
+			for { // wait until Close has begun
+				s.closeMu.Lock()
+				closed := s.closed
+				s.closeMu.Unlock()
+				if closed {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			_, err := s.OpenBlob(context.Background(), ref.ID)
+			return err
+		})
+	}()
+	<-inside
+	go func() { closing <- nil; closing <- s.Close() }()
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("nested operation during Close: %v, want ErrClosed", err)
+	}
+	if err := <-closing; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func TestScanKVReverse(t *testing.T) {
+	s := openTest(t, Options{})
+	mustUpdate(t, s, func(tx *Tx) error {
+		for _, k := range []string{"log/1", "log/2", "log/3", "other"} {
+			if err := tx.SetKV([]byte(k), []byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	stop := errors.New("stop")
+	var got []string
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		if err := tx.SetKV([]byte("log/4"), nil); err != nil { // own write, seen too
+			return err
+		}
+		return tx.ScanKVReverse([]byte("log/"), func(k, _ []byte) error {
+			got = append(got, string(k))
+			if len(got) == 3 {
+				return stop
+			}
+			return nil
+		})
+	})
+	if !errors.Is(err, stop) || strings.Join(got, ",") != "log/4,log/3,log/2" {
+		t.Fatalf("ScanKVReverse = %v, %v", got, err)
 	}
 }

@@ -37,6 +37,15 @@ func (tx *Tx) Doomed() bool { return tx.doomed }
 // OnCommit registers f to run after the transaction commits successfully.
 func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
 
+// PendingBytes is the size of the transaction's uncommitted writes, for
+// callers that bound how much one transaction may write.
+func (tx *Tx) PendingBytes() int {
+	if tx.b == nil {
+		return 0
+	}
+	return tx.b.Len()
+}
+
 // ReadOnly reports whether the transaction is a View.
 func (tx *Tx) ReadOnly() bool { return tx.readOnly }
 
@@ -366,6 +375,29 @@ func (tx *Tx) scan(prefix []byte, fn func(k, v []byte) error) error {
 		return err
 	}
 	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	return it.Close()
+}
+
+// scanReverse is scan in descending key order.
+func (tx *Tx) scanReverse(prefix []byte, fn func(k, v []byte) error) error {
+	if tx.done {
+		return fmt.Errorf("object: transaction used after it ended")
+	}
+	it, err := tx.reader().NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for valid := it.Last(); valid; valid = it.Prev() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			it.Close()

@@ -158,8 +158,9 @@ func (v *VM) readRecord(ctx context.Context, id object.OID) (*CycleRecord, error
 	return rec, err
 }
 
-// recoverCycleLog marks cycles left queued or running by an earlier
-// process as aborted: their transactions never committed.
+// recoverCycleLog settles cycles left queued or running by an earlier
+// process: aborted when their transaction never committed, complete when
+// it did and only the final log write was lost.
 func (v *VM) recoverCycleLog(ctx context.Context) error {
 	var stale []*CycleRecord
 	err := v.store.View(ctx, func(tx *object.Tx) error {
@@ -178,10 +179,33 @@ func (v *VM) recoverCycleLog(ctx context.Context) error {
 		return err
 	}
 	for _, rec := range stale {
-		rec.Status = StatusAborted
-		rec.Error = "the process ended before the cycle finished; its transaction rolled back"
+		// The cycle's own transaction may have committed just before the
+		// crash, with only its final log write lost: the cycle object,
+		// written in that transaction, knows.
+		committed := false
+		if err := v.store.View(ctx, func(tx *object.Tx) error {
+			o, err := tx.Get(rec.ID)
+			if err == nil {
+				s, _ := o.Slots["status"].(object.String)
+				committed = string(s) == StatusComplete
+			} else if !errors.Is(err, object.ErrNotFound) {
+				return err
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		var line string
+		if committed {
+			rec.Status = StatusComplete
+			rec.Outcome = "committed; the process ended before the cycle log was finished"
+			line = fmt.Sprintf("[UVM] Cycle %d had committed before a restart; its trace ends early.", rec.ID)
+		} else {
+			rec.Status = StatusAborted
+			rec.Error = "the process ended before the cycle finished; its transaction rolled back"
+			line = fmt.Sprintf("[UVM] Cycle %d was interrupted by a restart; marked aborted.", rec.ID)
+		}
 		rec.Ended = v.opts.Now()
-		line := fmt.Sprintf("[UVM] Cycle %d was interrupted by a restart; marked aborted.", rec.ID)
 		rec.Lines = append(rec.Lines, line)
 		v.line(line)
 		if err := v.writeRecord(ctx, rec); err != nil {
@@ -211,7 +235,11 @@ func (v *VM) Cycles(ctx context.Context, limit int) ([]CycleRecord, error) {
 	}
 	var out []CycleRecord
 	err := v.store.View(ctx, func(tx *object.Tx) error {
-		return tx.ScanKV([]byte(cycleLogPrefix), func(k, b []byte) error {
+		// Keys are cycle OIDs, which grow: newest first, stop at limit.
+		err := tx.ScanKVReverse([]byte(cycleLogPrefix), func(k, b []byte) error {
+			if len(out) == limit {
+				return errEnough
+			}
 			var rec CycleRecord
 			if err := json.Unmarshal(b, &rec); err != nil {
 				return err
@@ -220,6 +248,10 @@ func (v *VM) Cycles(ctx context.Context, limit int) ([]CycleRecord, error) {
 			out = append(out, rec)
 			return nil
 		})
+		if errors.Is(err, errEnough) {
+			return nil
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -232,12 +264,11 @@ func (v *VM) Cycles(ctx context.Context, limit int) ([]CycleRecord, error) {
 		}
 	}
 	v.mu.Unlock()
-	slices.Reverse(out)
-	if len(out) > limit {
-		out = out[:limit]
-	}
 	return out, nil
 }
+
+// errEnough stops a scan that has what it needs.
+var errEnough = errors.New("vm: enough")
 
 // WaitCycle waits until cycle id ends (or ctx is done) and returns its
 // record.

@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
@@ -102,6 +103,9 @@ func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Valu
 		if err != nil {
 			return err
 		}
+		if err := v.checkWiring(tx, oid, name, value); err != nil {
+			return err
+		}
 		if m, ok := value.(*object.Method); ok && m.Version == 0 {
 			m.Version = 1
 			if old, ok := o.Slots[name].(*object.Method); ok {
@@ -113,6 +117,24 @@ func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Valu
 	})
 	if err != nil {
 		return fmt.Errorf("vm: set %s on %s: %w", name, target, err)
+	}
+	return nil
+}
+
+// checkWiring refuses writes that would leave the image unable to open:
+// the state slots of the state-machine prototypes must reference objects.
+// (A state may be replaced by another object, or its behaviour by a method;
+// that is how the system's way of thinking is edited.)
+func (v *VM) checkWiring(tx *object.Tx, oid object.OID, name string, value object.Value) error {
+	if oid != v.r.psm || !slices.Contains(stateNames, name) {
+		return nil
+	}
+	ref, ok := value.(object.Ref)
+	if !ok {
+		return fmt.Errorf("%w: %s.%s must reference a state object", object.ErrInvalid, RootPSM, name)
+	}
+	if ok, err := tx.Exists(object.OID(ref)); err != nil || !ok {
+		return fmt.Errorf("%w: %s.%s: no object %d", object.ErrInvalid, RootPSM, name, uint64(ref))
 	}
 	return nil
 }

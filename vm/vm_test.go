@@ -3,8 +3,10 @@ package vm_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -412,4 +414,73 @@ func TestMaterializeStamp(t *testing.T) {
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, bytes.Repeat([]byte("m"), 1<<16)) {
 		t.Fatal("a rewritten cache file was trusted through a stale stamp")
 	}
+}
+
+// A crash after a cycle's transaction committed but before its final log
+// write leaves the record "running": recovery must see the committed cycle
+// object and record it complete, not aborted.
+func TestRecoverCommittedCycle(t *testing.T) {
+	e := open(t, nil, nil)
+	rec := e.learn(t, "genesis_obj", "display_yourself")
+	if rec.Status != vm.StatusComplete {
+		t.Fatalf("%s: %s", rec.Status, rec.Error)
+	}
+	ctx := ctxT(t)
+	key := []byte(fmt.Sprintf("vm/cyclelog/%016x", uint64(rec.ID)))
+	err := e.store.Update(ctx, func(tx *object.Tx) error {
+		b, err := tx.GetKV(key)
+		if err != nil {
+			return err
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return err
+		}
+		raw["status"] = vm.StatusRunning
+		b, _ = json.Marshal(raw)
+		return tx.SetKV(key, b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.v.Close(ctx)
+	v, err := vm.Open(ctx, e.store, vm.Options{Model: e.model, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close(ctx)
+	got, err := v.Cycle(ctx, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != vm.StatusComplete {
+		t.Fatalf("recovered status %q (%s), want complete", got.Status, got.Error)
+	}
+	ins, err := v.Inspect(ctx, rec.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ins.Slots {
+		if s.Name == "status" && !object.Equal(s.Value, object.String(vm.StatusComplete)) {
+			t.Fatalf("cycle object status rewritten to %s", object.Format(s.Value))
+		}
+	}
+}
+
+// A set_slot that would unwire the state machine is refused, so the image
+// still opens.
+func TestSetSlotKeepsWiring(t *testing.T) {
+	e := open(t, nil, nil)
+	ctx := ctxT(t)
+	for _, v := range []object.Value{object.Int(1), object.Ref(987654), nil} {
+		if err := e.v.SetSlot(ctx, vm.RootPSM, "IDLE", v); !errors.Is(err, object.ErrInvalid) {
+			t.Errorf("SetSlot(IDLE = %s) = %v, want ErrInvalid", object.Format(v), err)
+		}
+	}
+	e.v.Close(ctx)
+	v, err := vm.Open(ctx, e.store, vm.Options{Model: e.model, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	v.Close(ctx)
 }

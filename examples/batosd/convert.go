@@ -68,8 +68,14 @@ func mapFromWire(m map[string]any) (object.Map, error) {
 }
 
 // toWire converts a slot value to a wire value. References become
-// {"oid": N}; methods, primitives and blobs become descriptive maps.
-func toWire(v object.Value) any {
+// {"oid": N}; methods, primitives and blobs become descriptive maps; parts
+// nested deeper than the wire format allows are sent as their text form.
+func toWire(v object.Value) any { return toWireDepth(v, 0) }
+
+func toWireDepth(v object.Value, depth int) any {
+	if depth >= wire.MaxDepth-2 {
+		return object.Format(v)
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -88,13 +94,13 @@ func toWire(v object.Value) any {
 	case object.List:
 		out := make(wire.List, len(x))
 		for i, e := range x {
-			out[i] = toWire(e)
+			out[i] = toWireDepth(e, depth+1)
 		}
 		return out
 	case object.Map:
 		out := make(wire.Map, len(x))
 		for k, e := range x {
-			out[k] = toWire(e)
+			out[k] = toWireDepth(e, depth+1)
 		}
 		return out
 	case object.Primitive:

@@ -13,6 +13,7 @@ import (
 	"github.com/batos/batos/catalog"
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
+	"github.com/batos/batos/vm/sandbox"
 )
 
 // handler answers bridge requests with the VM and the catalog.
@@ -41,15 +42,23 @@ func errorReply(err error) *wire.Reply {
 	switch {
 	case errors.Is(err, object.ErrNotFound), errors.Is(err, vm.ErrNoCycle):
 		return fail(wire.CodeNotFound, err)
-	case errors.Is(err, vm.ErrQueueFull):
-		return fail(wire.CodeBusy, err)
-	case errors.Is(err, vm.ErrBadSelector), errors.Is(err, object.ErrInvalid), errors.Is(err, catalog.ErrEmptyDocID),
-		errors.Is(err, catalog.ErrMode), errors.Is(err, vm.ErrNotCallable), errors.Is(err, errBadArgument):
-		return fail(wire.CodeBadRequest, err)
+	case errors.Is(err, vm.ErrQueueFull), errors.Is(err, object.ErrConflict):
+		return fail(wire.CodeBusy, err) // retryable
+	case errors.Is(err, sandbox.ErrOutput), errors.Is(err, sandbox.ErrMemory):
+		return fail(wire.CodeTooLarge, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail(wire.CodeTimeout, err)
-	case errors.Is(err, vm.ErrClosed), errors.Is(err, object.ErrClosed), errors.Is(err, vm.ErrNoModel):
+	case errors.Is(err, vm.ErrClosed), errors.Is(err, object.ErrClosed), errors.Is(err, sandbox.ErrClosed),
+		errors.Is(err, vm.ErrNoModel), errors.Is(err, context.Canceled):
 		return fail(wire.CodeUnavailable, err)
+	case errors.Is(err, sandbox.ErrCanceled):
+		return fail(wire.CodeTimeout, err)
+	case errors.Is(err, vm.ErrBadSelector), errors.Is(err, object.ErrInvalid), errors.Is(err, catalog.ErrEmptyDocID),
+		errors.Is(err, catalog.ErrMode), errors.Is(err, vm.ErrNotCallable), errors.Is(err, errBadArgument),
+		errors.Is(err, vm.ErrAudit), errors.Is(err, sandbox.ErrRejected), errors.Is(err, sandbox.ErrCovenant),
+		errors.Is(err, sandbox.ErrSteps), errors.Is(err, sandbox.ErrDepth), errors.Is(err, sandbox.ErrFailed):
+		// The request or the method it ran is at fault, not the server.
+		return fail(wire.CodeBadRequest, err)
 	default:
 		return fail(wire.CodeInternal, err)
 	}

@@ -176,3 +176,72 @@ func TestTimeout(t *testing.T) {
 		}
 	})
 }
+
+// Primitives run in the calling process, outside the worker's address-space
+// limit: a method that calls a writing primitive in a loop is stopped by
+// the primitive-call bound or by the bytes the primitives wrote.
+func TestPrimitiveBounds(t *testing.T) {
+	w := newWorld(t)
+	var big object.OID
+	err := w.store.Update(context.Background(), func(tx *object.Tx) error {
+		o, err := tx.New(map[string]object.Value{
+			"payload": object.Bytes(make([]byte, 1<<20)),
+			"dup":     object.Primitive("dup"),
+		})
+		big = o.OID
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clones := 0
+	opts := sandbox.Options{
+		MaxAllocBytes: 32 << 20,
+		MaxSteps:      10_000_000,
+		Timeout:       30 * time.Second,
+		Workers:       1,
+		Primitive: func(ctx context.Context, tx *object.Tx, self object.OID, name string, _ []object.Value, _ map[string]object.Value) (object.Value, error) {
+			clones++
+			_, err := tx.Clone(self)
+			return nil, err
+		},
+	}
+	r := sandbox.New(opts)
+	defer r.Close()
+	loop := meth("m", "def m(self):\n    for i in range(1000000):\n        self.dup()\n    return 0\n")
+	cases := []struct {
+		name string
+		self object.OID
+		want error
+		max  int // clones allowed before the stop
+	}{
+		{"bytes written", big, sandbox.ErrMemory, 33},
+		{"call count", w.child, sandbox.ErrSteps, sandbox.DefaultMaxPrimitives},
+	}
+	err = w.store.Update(context.Background(), func(tx *object.Tx) error {
+		o, err := tx.Get(w.child)
+		if err != nil {
+			return err
+		}
+		o.Set("dup", object.Primitive("dup"))
+		return tx.Put(o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clones = 0
+			err := w.store.Update(context.Background(), func(tx *object.Tx) error {
+				_, err := r.Call(context.Background(), tx, c.self, loop, nil, nil)
+				return err
+			})
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if clones > c.max {
+				t.Fatalf("%d primitive calls ran, want at most %d", clones, c.max)
+			}
+		})
+	}
+}

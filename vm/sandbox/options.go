@@ -21,6 +21,7 @@ const (
 	DefaultMaxPrintBytes  = 64 << 10
 	DefaultMaxResultBytes = 16 << 20
 	DefaultMaxCallDepth   = 16
+	DefaultMaxPrimitives  = 1000
 	DefaultTimeout        = 10 * time.Second
 )
 
@@ -49,6 +50,11 @@ type Options struct {
 	Primitive PrimitiveFunc
 	// MaxCallDepth bounds nested method calls (default DefaultMaxCallDepth).
 	MaxCallDepth int
+	// MaxPrimitives bounds the primitive calls of one call (default
+	// DefaultMaxPrimitives). Primitives run in the calling process, outside
+	// the worker's memory bound, so their number is bounded, and what they
+	// write into the transaction counts against MaxAllocBytes.
+	MaxPrimitives int
 	// Timeout bounds one call in addition to ctx (default DefaultTimeout).
 	Timeout time.Duration
 	// Workers bounds the number of worker processes, which is the number
@@ -79,6 +85,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MaxCallDepth <= 0 {
 		o.MaxCallDepth = DefaultMaxCallDepth
+	}
+	if o.MaxPrimitives <= 0 {
+		o.MaxPrimitives = DefaultMaxPrimitives
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout

@@ -156,12 +156,14 @@ func (p *pool) acquire(ctx context.Context) (*proc, error) {
 
 func (p *pool) release(w *proc, healthy bool) {
 	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if healthy && !closed {
-		p.idle <- w // cannot block: one idle place per slot
+	if healthy && !p.closed {
+		// Under p.mu, so close (which sets closed under it, then drains)
+		// cannot miss this worker. It cannot block: one idle place per slot.
+		p.idle <- w
+		p.mu.Unlock()
 		return
 	}
+	p.mu.Unlock()
 	w.stop()
 	<-p.slots
 }

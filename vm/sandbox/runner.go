@@ -58,7 +58,7 @@ func (r *Runner) Call(ctx context.Context, tx *object.Tx, self object.OID, m *ob
 	if r.closed.Load() {
 		return nil, ErrClosed
 	}
-	h := &txHost{ctx: ctx, tx: tx, opts: &r.opts}
+	h := &txHost{ctx: ctx, tx: tx, opts: &r.opts, startBytes: tx.PendingBytes()}
 	var (
 		res     object.Value
 		changes []change
@@ -130,7 +130,10 @@ type txHost struct {
 	tx   *object.Tx
 	opts *Options
 
+	startBytes int // the transaction's pending writes when the call began
+
 	mu      sync.Mutex
+	prims   int   // primitive calls so far
 	primErr error // the last error a primitive returned
 }
 
@@ -142,7 +145,22 @@ func (h *txHost) primitive(self object.OID, name string, args []object.Value, kw
 	if h.opts.Primitive == nil {
 		return nil, fmt.Errorf("primitive %s: no primitives in this sandbox", name)
 	}
-	v, err := h.opts.Primitive(h.ctx, h.tx, self, name, args, kwargs)
+	h.mu.Lock()
+	h.prims++
+	n := h.prims
+	h.mu.Unlock()
+	var v object.Value
+	var err error
+	if n > h.opts.MaxPrimitives {
+		err = limitErr(ErrSteps, fmt.Sprintf("more than %d primitive calls", h.opts.MaxPrimitives))
+	} else {
+		v, err = h.opts.Primitive(h.ctx, h.tx, self, name, args, kwargs)
+		// What primitives write stays in this process until commit: it
+		// counts against the call's memory bound.
+		if grown := int64(h.tx.PendingBytes() - h.startBytes); err == nil && h.opts.MaxAllocBytes > 0 && grown > h.opts.MaxAllocBytes {
+			v, err = nil, limitErr(ErrMemory, fmt.Sprintf("primitives wrote %d bytes", grown))
+		}
+	}
 	if err != nil {
 		h.mu.Lock()
 		h.primErr = err
