@@ -73,14 +73,17 @@ func parseConfig(args []string) (config, error) {
 		if err := json.Unmarshal(data, &raw); err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
-		// Durations are written as strings ("30s") in the file.
+		// Durations are strings ("30s") or numbers of seconds in the file.
 		for _, k := range []string{"heartbeat", "cycle-timeout", "drain", "model-delay"} {
-			if s, ok := raw[k].(string); ok {
-				d, err := time.ParseDuration(s)
+			switch x := raw[k].(type) {
+			case string:
+				d, err := time.ParseDuration(x)
 				if err != nil {
 					return cfg, fmt.Errorf("config %s: %s: %w", path, k, err)
 				}
 				raw[k] = int64(d)
+			case float64:
+				raw[k] = int64(x * float64(time.Second))
 			}
 		}
 		norm, _ := json.Marshal(raw)
