@@ -458,3 +458,47 @@ func TestConcurrentIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A document record listing a chunk whose record is gone (what a
+// concurrent re-index can produce) must not crash any search mode: the
+// BM25 ranking used to dereference a nil in-memory search in its own
+// goroutine, which no recover could catch.
+func TestSearchMissingChunkRecord(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	c := newFineCatalog()
+	if err := c.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	text := "Apples grow on trees in orchards. Apples are red or green. Orchards need bees. " +
+		"Rockets burn fuel to reach orbit. Orbits decay without thrust. Thrust comes from engines."
+	for _, mode := range []catalog.Mode{catalog.BM25, catalog.Vector, catalog.Hybrid} {
+		err := s.Update(ctx, func(tx *object.Tx) error {
+			if _, err := c.Index(ctx, tx, "d", text, nil); err != nil {
+				return err
+			}
+			var first []byte
+			if err := tx.ScanKV([]byte("catalog/c/"), func(k, _ []byte) error {
+				if first == nil {
+					first = append([]byte(nil), k...)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if first == nil {
+				t.Fatal("no chunk records")
+			}
+			if err := tx.DeleteKV(first); err != nil {
+				return err
+			}
+			if _, err := c.Search(ctx, tx, catalog.Query{Text: "apples orbit", Mode: mode}); err != nil {
+				t.Errorf("%v search: %v", mode, err)
+			}
+			return errors.New("roll back")
+		})
+		if err == nil || err.Error() != "roll back" {
+			t.Fatalf("%v: %v", mode, err)
+		}
+	}
+}

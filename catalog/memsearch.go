@@ -141,8 +141,11 @@ func (c *Catalog) newMemSearch(tx *object.Tx, delta map[string]bool, filter map[
 		allowed := metaMatches(rec.meta, filter)
 		for _, oid := range rec.chunks {
 			b, ok, err := peekKV(tx, oidKey(preChunk, oid))
-			if err != nil || !ok {
+			if err != nil {
 				return nil, err
+			}
+			if !ok {
+				continue // deleted under a concurrent re-index: not a result
 			}
 			cr, err := decodeChunk(b)
 			if err != nil {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -188,12 +189,18 @@ func (c *Catalog) Search(ctx context.Context, tx *object.Tx, q Query) ([]Result,
 	if ok {
 		var s *memSearch
 		s, err = c.newMemSearch(tx, delta, q.Filter)
+		if err == nil && s == nil {
+			err = fmt.Errorf("%w: no in-memory search", ErrCorrupt)
+		}
 		if err == nil {
 			// The two rankings of a hybrid search run in parallel; both
-			// only read the in-memory index.
+			// only read the in-memory index. A panic in the goroutine
+			// would end the process: it comes back as an error.
 			done := make(chan struct{})
+			var crashed any
 			go func() {
 				defer close(done)
+				defer func() { crashed = recover() }()
 				if mode != Vector {
 					lex = s.bm25(params, terms, depth)
 				}
@@ -202,6 +209,9 @@ func (c *Catalog) Search(ctx context.Context, tx *object.Tx, q Query) ([]Result,
 				vec = s.vector(qvec, depth)
 			}
 			<-done
+			if crashed != nil {
+				err = fmt.Errorf("catalog: BM25 ranking failed: %v", crashed)
+			}
 		}
 		c.mu.RUnlock()
 	} else {
@@ -254,6 +264,9 @@ func materialize(tx *object.Tx, ranked []scored) ([]Result, error) {
 	out := make([]Result, 0, len(ranked))
 	for _, s := range ranked {
 		o, err := tx.Get(s.oid)
+		if errors.Is(err, object.ErrNotFound) {
+			continue // removed by a re-index the ranking did not see
+		}
 		if err != nil {
 			return nil, fmt.Errorf("catalog: chunk %d: %w", s.oid, err)
 		}

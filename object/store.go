@@ -64,7 +64,7 @@ type Store struct {
 	active    map[*Tx]uint64    // open write transactions -> seq at begin
 
 	objMu   sync.RWMutex
-	objects map[OID]*Object // decoded committed objects, shared read-only
+	objects map[OID]cachedObject // decoded committed objects, shared read-only
 
 	// Close waits for running operations: users counts transactions,
 	// blob writes and open blob readers. Nested operations (a blob opened
@@ -266,14 +266,39 @@ func run(tx *Tx, fn func(*Tx) error) (err error) {
 	return fn(tx)
 }
 
+// begin starts a transaction. A read-only one reads a snapshot taken under
+// the commit lock, so it sees exactly the commits up to snapSeq; a
+// read-write one reads the latest state and is validated at commit.
 func (s *Store) begin(readOnly bool) *Tx {
-	tx := &Tx{s: s, readOnly: readOnly, b: s.db.NewIndexedBatch()}
-	if !readOnly {
-		s.mu.Lock()
+	tx := &Tx{s: s, readOnly: readOnly}
+	s.mu.Lock()
+	if readOnly {
+		tx.snap = s.db.NewSnapshot()
+		tx.snapSeq = s.seq.Load()
+	} else {
 		s.active[tx] = s.seq.Load()
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 	return tx
+}
+
+// validate reports ErrConflict if a key tx read was committed since. s.mu
+// must be held.
+func (s *Store) validateLocked(tx *Tx) error {
+	for k, readSeq := range tx.reads {
+		if s.lastWrite[k] > readSeq {
+			return ErrConflict
+		}
+	}
+	return nil
+}
+
+// validateReadOnly validates a read-write transaction that wrote nothing,
+// so that what its function saw was one consistent state.
+func (s *Store) validateReadOnly(tx *Tx) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.validateLocked(tx)
 }
 
 // commitTx validates tx's reads against commits since, applies its batch
@@ -281,11 +306,9 @@ func (s *Store) begin(readOnly bool) *Tx {
 // an fsync.
 func (s *Store) commitTx(tx *Tx) error {
 	s.mu.Lock()
-	for k, readSeq := range tx.reads {
-		if s.lastWrite[k] > readSeq {
-			s.mu.Unlock()
-			return ErrConflict
-		}
+	if err := s.validateLocked(tx); err != nil {
+		s.mu.Unlock()
+		return err
 	}
 	if tx.allocated {
 		if err := tx.b.Set(keyNextOID, binary.BigEndian.AppendUint64(nil, s.nextOID.Load()), nil); err != nil {
@@ -344,17 +367,29 @@ func (s *Store) pruneLocked() {
 // maxCachedObjects bounds the shared cache of decoded objects.
 const maxCachedObjects = 1 << 16
 
-// cached returns the shared decoded copy of a committed object, or nil.
-// The caller must not modify it.
-func (s *Store) cached(oid OID) *Object {
-	s.objMu.RLock()
-	o := s.objects[oid]
-	s.objMu.RUnlock()
-	return o
+// cachedObject is a decoded object as committed at seq; it stays current
+// until a commit that writes it removes it from the cache.
+type cachedObject struct {
+	o   *Object
+	seq uint64
 }
 
-// cache remembers a decoded object read from the database when no commit
-// happened since readSeq (so it cannot be stale).
+// cached returns the shared decoded copy of a committed object that was
+// current at every commit sequence from its fill up to now, provided the
+// fill is not later than maxSeq (a snapshot's sequence), or nil. The
+// caller must not modify it.
+func (s *Store) cached(oid OID, maxSeq uint64) *Object {
+	s.objMu.RLock()
+	c, ok := s.objects[oid]
+	s.objMu.RUnlock()
+	if !ok || c.seq > maxSeq {
+		return nil
+	}
+	return c.o
+}
+
+// cache remembers a decoded object read as of readSeq when no commit
+// happened since (so it is the current committed value).
 func (s *Store) cache(o *Object, readSeq uint64) {
 	s.objMu.Lock()
 	defer s.objMu.Unlock()
@@ -362,9 +397,9 @@ func (s *Store) cache(o *Object, readSeq uint64) {
 		return
 	}
 	if s.objects == nil || len(s.objects) >= maxCachedObjects {
-		s.objects = make(map[OID]*Object)
+		s.objects = make(map[OID]cachedObject)
 	}
-	s.objects[o.OID] = o
+	s.objects[o.OID] = cachedObject{o: o, seq: readSeq}
 }
 
 // quietLogger routes Pebble's informational logs to slog at debug level.

@@ -364,3 +364,91 @@ func TestScanKVReverse(t *testing.T) {
 		t.Fatalf("ScanKVReverse = %v, %v", got, err)
 	}
 }
+
+// Transfers between accounts keep the total; every View and every
+// committed read-only Update must see it whole.
+func TestConsistentReads(t *testing.T) {
+	const accounts, total = 8, 8000
+	s := openTest(t, Options{NoSync: true, Retries: 1 << 20})
+	var ids []OID
+	mustUpdate(t, s, func(tx *Tx) error {
+		for range accounts {
+			o, err := tx.New(map[string]Value{"balance": Int(total / accounts)})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, o.OID)
+		}
+		return nil
+	})
+	sum := func(tx *Tx) (int64, error) {
+		var n int64
+		for _, id := range ids {
+			o, err := tx.Get(id)
+			if err != nil {
+				return 0, err
+			}
+			n += int64(o.Slots["balance"].(Int))
+		}
+		return n, nil
+	}
+	ctx := context.Background()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				from, to := ids[(w+i)%accounts], ids[(w+3*i+1)%accounts]
+				if from == to {
+					continue
+				}
+				err := s.Update(ctx, func(tx *Tx) error {
+					a, err := tx.Get(from)
+					if err != nil {
+						return err
+					}
+					b, err := tx.Get(to)
+					if err != nil {
+						return err
+					}
+					a.Set("balance", a.Slots["balance"].(Int)-1)
+					b.Set("balance", b.Slots["balance"].(Int)+1)
+					if err := tx.Put(a); err != nil {
+						return err
+					}
+					return tx.Put(b)
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	torn := 0
+	for i := range 2000 {
+		var n int64
+		var err error
+		if i%2 == 0 {
+			err = s.View(ctx, func(tx *Tx) error { n, err = sum(tx); return err })
+		} else {
+			err = s.Update(ctx, func(tx *Tx) error { n, err = sum(tx); return err })
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != total {
+			torn++
+		}
+	}
+	close(done)
+	wg.Wait()
+	if torn > 0 {
+		t.Fatalf("%d of 2000 committed reads saw a torn total", torn)
+	}
+}

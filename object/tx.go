@@ -16,7 +16,9 @@ import (
 // passed to returns.
 type Tx struct {
 	s        *Store
-	b        *pebble.Batch
+	b        *pebble.Batch    // created on first write
+	snap     *pebble.Snapshot // read-only transactions read this
+	snapSeq  uint64           // commit sequence of snap
 	readOnly bool
 	done     bool
 
@@ -59,20 +61,26 @@ func (tx *Tx) finish() {
 	if tx.b != nil {
 		_ = tx.b.Close()
 	}
+	if tx.snap != nil {
+		_ = tx.snap.Close()
+	}
 }
 
 func (tx *Tx) commit() error {
 	if tx.b == nil || tx.b.Empty() {
-		return nil
+		return tx.s.validateReadOnly(tx)
 	}
 	return tx.s.commitTx(tx)
 }
 
-// reader returns what the transaction reads through: its indexed batch
-// once it has written, the database before.
+// reader returns what the transaction reads through: its snapshot if it
+// is read-only, its indexed batch once it has written, the database before.
 func (tx *Tx) reader() pebble.Reader {
-	if tx.b != nil {
+	switch {
+	case tx.b != nil:
 		return tx.b
+	case tx.snap != nil:
+		return tx.snap
 	}
 	return tx.s.db
 }
@@ -163,7 +171,11 @@ func (tx *Tx) load(oid OID) (*Object, error) {
 	key := objectKey(oid)
 	if _, wrote := tx.writes[string(key)]; !wrote {
 		tx.noteRead(string(key)) // before the cache read: a commit after it must conflict
-		if o := tx.s.cached(oid); o != nil {
+		maxSeq := ^uint64(0)
+		if tx.snap != nil {
+			maxSeq = tx.snapSeq
+		}
+		if o := tx.s.cached(oid, maxSeq); o != nil {
 			tx.remember(o)
 			return o, nil
 		}
@@ -184,7 +196,11 @@ func (tx *Tx) load(oid OID) (*Object, error) {
 		return nil, err
 	}
 	if _, wrote := tx.writes[string(key)]; !wrote {
-		tx.s.cache(o, tx.reads[string(key)])
+		readSeq := tx.reads[string(key)]
+		if tx.snap != nil {
+			readSeq = tx.snapSeq
+		}
+		tx.s.cache(o, readSeq)
 	}
 	tx.remember(o)
 	return o, nil
