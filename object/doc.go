@@ -31,11 +31,19 @@
 //
 // A [Store] is safe for concurrent use. A [Tx] is not: it belongs to the
 // goroutine running the function passed to Update or View, and must not be
-// used after that function returns. Range scans ([Tx.ScanKV]) are not
+// used after that function returns. A View reads a snapshot: everything it
+// sees is one committed state. An Update reads the latest state and is
+// validated at commit, also when it wrote nothing, so a committed Update
+// saw one consistent state; its function may still run on a state that
+// fails validation (and then reruns or returns ErrConflict), so it should
+// not act outside the transaction. Range scans ([Tx.ScanKV]) are not
 // validated at commit; only point reads (Get, Lookup, GetKV) are.
 //
 // # Caveats
 //
 // OIDs are allocated from a persisted counter and never reused; OIDs
-// allocated by a transaction that rolls back are skipped.
+// allocated by a transaction that rolls back are skipped. If the WAL sync
+// of a commit fails (a disk error), Update returns the error although the
+// commit is already visible to other transactions; treat such an error as
+// fatal for the store.
 package object
