@@ -380,32 +380,19 @@ func (tx *Tx) Resolve(target string) (OID, error) {
 	return OID(n), nil
 }
 
-// scan iterates the batch (own writes merged over the database) over keys
-// with prefix. Reads through scan are not validated at commit.
+// scan iterates keys with prefix in ascending order, through the
+// transaction's reader (its own writes merged over the database, or its
+// snapshot). Reads through scan are not validated at commit.
 func (tx *Tx) scan(prefix []byte, fn func(k, v []byte) error) error {
-	if tx.done {
-		return fmt.Errorf("object: transaction used after it ended")
-	}
-	it, err := tx.reader().NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return err
-	}
-	for valid := it.First(); valid; valid = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			it.Close()
-			return err
-		}
-		if err := fn(it.Key(), v); err != nil {
-			it.Close()
-			return err
-		}
-	}
-	return it.Close()
+	return tx.iterate(prefix, false, fn)
 }
 
 // scanReverse is scan in descending key order.
 func (tx *Tx) scanReverse(prefix []byte, fn func(k, v []byte) error) error {
+	return tx.iterate(prefix, true, fn)
+}
+
+func (tx *Tx) iterate(prefix []byte, reverse bool, fn func(k, v []byte) error) error {
 	if tx.done {
 		return fmt.Errorf("object: transaction used after it ended")
 	}
@@ -413,7 +400,11 @@ func (tx *Tx) scanReverse(prefix []byte, fn func(k, v []byte) error) error {
 	if err != nil {
 		return err
 	}
-	for valid := it.Last(); valid; valid = it.Prev() {
+	first, next := it.First, it.Next
+	if reverse {
+		first, next = it.Last, it.Prev
+	}
+	for valid := first(); valid; valid = next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			it.Close()
