@@ -324,46 +324,9 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 }
 
 // setAdapter makes a (nil: none) the context's only adapter.
-func (b *BatchSession) setAdapter(a *Adapter) error {
-	if a == b.adapter {
-		if a != nil && a.isClosed() {
-			return fmt.Errorf("adapter %q: %w", a.name, ErrClosed)
-		}
-		return nil
-	}
-	if a != nil {
-		if err := a.acquire(b.m); err != nil {
-			return err
-		}
-	}
-	if b.adapter != nil {
-		cClearLora(b.c)
-		b.adapter.release()
-		b.adapter = nil
-	}
-	if a != nil {
-		if rc := cSetLora(b.c, a.c, a.scale); rc != 0 {
-			a.release()
-			return fmt.Errorf("%w: set adapter %q: code %d", ErrBadAdapter, a.name, rc)
-		}
-		b.adapter = a
-	}
-	return nil
-}
+func (b *BatchSession) setAdapter(a *Adapter) error { return switchAdapter(b.m, b.c, &b.adapter, a) }
 
-func (b *BatchSession) watch(ctx context.Context) func() {
-	b.abort.set(false)
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		b.abort.set(true)
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			<-fired
-		}
-	}
-}
+func (b *BatchSession) watch(ctx context.Context) func() { return watchAbort(ctx, &b.abort) }
 
 func (b *BatchSession) decode(ctx context.Context) error {
 	select {

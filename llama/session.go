@@ -133,40 +133,48 @@ func (s *Session) Close() error {
 // setAdapter makes a (nil: none) the context's only adapter. Setting the
 // one already in place costs nothing; switching is a pointer swap inside
 // llama.cpp (no weights are loaded).
-func (s *Session) setAdapter(a *Adapter) error {
-	if a == s.adapter {
+func (s *Session) setAdapter(a *Adapter) error { return switchAdapter(s.m, s.c, &s.adapter, a) }
+
+// switchAdapter makes a (nil: none) the only adapter of context c, whose
+// current adapter is *cur, moving the reference counts.
+func switchAdapter(m *Model, c cptr, cur **Adapter, a *Adapter) error {
+	if a == *cur {
 		if a != nil && a.isClosed() {
 			return fmt.Errorf("adapter %q: %w", a.name, ErrClosed)
 		}
 		return nil
 	}
 	if a != nil {
-		if err := a.acquire(s.m); err != nil {
+		if err := a.acquire(m); err != nil {
 			return err
 		}
 	}
-	if s.adapter != nil {
-		cClearLora(s.c)
-		s.adapter.release()
-		s.adapter = nil
+	if *cur != nil {
+		cClearLora(c)
+		(*cur).release()
+		*cur = nil
 	}
 	if a != nil {
-		if rc := cSetLora(s.c, a.c, a.scale); rc != 0 {
+		if rc := cSetLora(c, a.c, a.scale); rc != 0 {
 			a.release()
 			return fmt.Errorf("%w: set adapter %q: code %d", ErrBadAdapter, a.name, rc)
 		}
-		s.adapter = a
+		*cur = a
 	}
 	return nil
 }
 
 // watch arranges for ctx's cancellation to abort a running llama_decode.
 // The returned func must be called before the session is used again.
-func (s *Session) watch(ctx context.Context) func() {
-	s.abort.set(false)
+func (s *Session) watch(ctx context.Context) func() { return watchAbort(ctx, &s.abort) }
+
+// watchAbort sets abort when ctx is done; the returned func stops
+// watching and waits for a firing in progress.
+func watchAbort(ctx context.Context, abort *abortFlag) func() {
+	abort.set(false)
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		s.abort.set(true)
+		abort.set(true)
 		close(fired)
 	})
 	return func() {
