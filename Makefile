@@ -40,6 +40,7 @@ deps:
 
 build: deps
 	$(GO) build ./...
+	$(GO) build -o bin/ ./examples/batosd ./examples/batosctl
 
 test: deps
 	$(GO) vet ./...
@@ -49,7 +50,7 @@ test: deps
 
 run: deps
 	@if [ -d examples/batosd ]; then \
-	  $(GO) build -o bin/batosd ./examples/batosd && ./bin/batosd -data $(DATA) $(ARGS); \
+	  $(GO) build -o bin/ ./examples/batosd ./examples/batosctl && ./bin/batosd -data $(DATA) $(ARGS); \
 	else echo "run: examples/batosd does not exist yet (see README)"; exit 1; fi
 
 bench: deps
