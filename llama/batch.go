@@ -20,17 +20,8 @@ import (
 // Session it is not safe for concurrent use, and every GenerateBatch
 // starts from an empty KV cache.
 type BatchSession struct {
-	m      *Model
-	oc     *ollama.Context
-	c      cptr
-	batch  *ollama.Batch
-	nseq   int
-	nctx   int
-	nbatch int
-	abort  abortFlag
-
-	adapter *Adapter
-	closed  bool
+	llctx
+	nseq int
 }
 
 // NewBatchSession creates a context for up to seqs sequences decoded
@@ -85,7 +76,7 @@ func (m *Model) NewBatchSession(seqs int, o SessionOptions) (*BatchSession, erro
 		cFree(c)
 		return nil, fmt.Errorf("%w: %w", ErrContext, err)
 	}
-	b := &BatchSession{m: m, oc: oc, c: c, batch: batch, nseq: seqs, nctx: cNCtx(c), nbatch: nbatch, abort: newAbortFlag()}
+	b := &BatchSession{llctx{m: m, oc: oc, c: c, batch: batch, nctx: cNCtx(c), nbatch: nbatch, abort: newAbortFlag()}, seqs}
 	cSetEmbeddings(b.c, false)
 	cSetThreads(b.c, o.Threads, o.BatchThreads)
 	b.abort.install(b.c)
@@ -100,24 +91,7 @@ func (b *BatchSession) Sequences() int { return b.nseq }
 func (b *BatchSession) ContextSize() int { return b.nctx }
 
 // Close frees the session. ErrClosed the second time.
-func (b *BatchSession) Close() error {
-	if b.closed {
-		return ErrClosed
-	}
-	b.closed = true
-	if b.adapter != nil {
-		b.adapter.release()
-		b.adapter = nil
-	}
-	b.batch.Free()
-	cFree(b.c)
-	b.abort.free()
-	b.c = nil
-	b.m.mu.Lock()
-	b.m.sessions--
-	b.m.mu.Unlock()
-	return nil
-}
+func (b *BatchSession) Close() error { return b.close() }
 
 // BatchUsage is the time a GenerateBatch call took as a whole.
 type BatchUsage struct {
@@ -322,11 +296,6 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 	}
 	return resps, bu, err
 }
-
-// setAdapter makes a (nil: none) the context's only adapter.
-func (b *BatchSession) setAdapter(a *Adapter) error { return switchAdapter(b.m, b.c, &b.adapter, a) }
-
-func (b *BatchSession) watch(ctx context.Context) func() { return watchAbort(ctx, &b.abort) }
 
 func (b *BatchSession) decode(ctx context.Context) error {
 	select {

@@ -29,6 +29,12 @@ type SessionOptions struct {
 // on the request, the model and the adapter: no KV state computed under
 // one adapter is ever reused under another.
 type Session struct {
+	llctx
+}
+
+// llctx is what every llama.cpp context of this package holds: the
+// context, its batch, its abort flag and the adapter set on it.
+type llctx struct {
 	m      *Model
 	oc     *ollama.Context
 	c      cptr
@@ -95,7 +101,7 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 		cFree(c)
 		return nil, fmt.Errorf("%w: %w", ErrContext, err)
 	}
-	s := &Session{m: m, oc: oc, c: c, batch: batch, nctx: cNCtx(c), nbatch: nbatch, abort: newAbortFlag()}
+	s := &Session{llctx{m: m, oc: oc, c: c, batch: batch, nctx: cNCtx(c), nbatch: nbatch, abort: newAbortFlag()}}
 	cSetEmbeddings(s.c, false) // ollama turns them on; only Embed needs them
 	cSetThreads(s.c, o.Threads, o.BatchThreads)
 	s.abort.install(s.c)
@@ -111,7 +117,9 @@ func (s *Session) ContextSize() int { return s.nctx }
 
 // Close frees the session and drops its reference to the adapter in use.
 // ErrClosed the second time.
-func (s *Session) Close() error {
+func (s *Session) Close() error { return s.close() }
+
+func (s *llctx) close() error {
 	if s.closed {
 		return ErrClosed
 	}
@@ -133,48 +141,40 @@ func (s *Session) Close() error {
 // setAdapter makes a (nil: none) the context's only adapter. Setting the
 // one already in place costs nothing; switching is a pointer swap inside
 // llama.cpp (no weights are loaded).
-func (s *Session) setAdapter(a *Adapter) error { return switchAdapter(s.m, s.c, &s.adapter, a) }
-
-// switchAdapter makes a (nil: none) the only adapter of context c, whose
-// current adapter is *cur, moving the reference counts.
-func switchAdapter(m *Model, c cptr, cur **Adapter, a *Adapter) error {
-	if a == *cur {
+func (s *llctx) setAdapter(a *Adapter) error {
+	if a == s.adapter {
 		if a != nil && a.isClosed() {
 			return fmt.Errorf("adapter %q: %w", a.name, ErrClosed)
 		}
 		return nil
 	}
 	if a != nil {
-		if err := a.acquire(m); err != nil {
+		if err := a.acquire(s.m); err != nil {
 			return err
 		}
 	}
-	if *cur != nil {
-		cClearLora(c)
-		(*cur).release()
-		*cur = nil
+	if s.adapter != nil {
+		cClearLora(s.c)
+		s.adapter.release()
+		s.adapter = nil
 	}
 	if a != nil {
-		if rc := cSetLora(c, a.c, a.scale); rc != 0 {
+		if rc := cSetLora(s.c, a.c, a.scale); rc != 0 {
 			a.release()
 			return fmt.Errorf("%w: set adapter %q: code %d", ErrBadAdapter, a.name, rc)
 		}
-		*cur = a
+		s.adapter = a
 	}
 	return nil
 }
 
 // watch arranges for ctx's cancellation to abort a running llama_decode.
 // The returned func must be called before the session is used again.
-func (s *Session) watch(ctx context.Context) func() { return watchAbort(ctx, &s.abort) }
-
-// watchAbort sets abort when ctx is done; the returned func stops
-// watching and waits for a firing in progress.
-func watchAbort(ctx context.Context, abort *abortFlag) func() {
-	abort.set(false)
+func (s *llctx) watch(ctx context.Context) func() {
+	s.abort.set(false)
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		abort.set(true)
+		s.abort.set(true)
 		close(fired)
 	})
 	return func() {
