@@ -19,6 +19,7 @@ import (
 
 	"github.com/batos/batos/bridge"
 	"github.com/batos/batos/bridge/wire"
+	"github.com/batos/batos/vm/vmtest"
 )
 
 var batosdBin string
@@ -167,38 +168,6 @@ func waitCycle(t *testing.T, c *bridge.Client, id string) map[string]any {
 	return nil
 }
 
-// The blueprint's trace (Part IV 4.1), in order.
-var blueprintTrace = []string{
-	"[UVM] doesNotUnderstand: 'display_yourself'",
-	"[UVM] Reifying failed message as a creative mandate for the Orchestrator.",
-	"[Orchestrator] Initiating new cognitive cycle for mission: unhandled_message",
-	"activated (IDLE)",
-	"to state: DECOMPOSING",
-	"Decomposing mission (DECOMPOSING).",
-	"[pLLM] Activated expert: BRICK",
-	"to state: DELEGATING",
-	"Delegating to facets (DELEGATING).",
-	"to state: SYNTHESIZING",
-	"Performing Cognitive Weaving (SYNTHESIZING).",
-	"[pLLM] Activated expert: ALFRED",
-	"[Guardian] Code audit passed. Adheres to the Persistence Covenant.",
-	"to state: COMPLETE",
-	"completed (COMPLETE).",
-	"New method 'display_yourself' installed on OID",
-}
-
-func checkTrace(t *testing.T, log string) {
-	t.Helper()
-	rest := log
-	for _, line := range blueprintTrace {
-		i := strings.Index(rest, line)
-		if i < 0 {
-			t.Fatalf("trace line %q missing (or out of order) in the log", line)
-		}
-		rest = rest[i+len(line):]
-	}
-}
-
 func pyClient(t *testing.T, endpoint string) map[string]any {
 	t.Helper()
 	py := "/usr/bin/python3"
@@ -237,7 +206,9 @@ func TestDisplayYourself(t *testing.T) {
 	if rec["state"] != "COMPLETE" {
 		t.Fatalf("cycle ended %v: %v\n%v", rec["state"], rec["error"], rec["result"])
 	}
-	checkTrace(t, d.logText())
+	if err := vmtest.CheckTrace(d.logText(), vmtest.BlueprintTrace); err != nil {
+		t.Fatal(err)
+	}
 	cycles := cycleCount(t, c)
 
 	// 2. The same message now runs the installed method.

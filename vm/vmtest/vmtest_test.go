@@ -32,3 +32,12 @@ func TestOpenAndModel(t *testing.T) {
 		t.Errorf("first call %+v", calls[0])
 	}
 }
+
+func TestCheckTrace(t *testing.T) {
+	want := []string{"a", "b", "c"}
+	for log, ok := range map[string]bool{"a\nb\nc": true, "xa b yc": true, "a c b": false, "a b": false, "": false} {
+		if err := vmtest.CheckTrace(log, want); (err == nil) != ok {
+			t.Errorf("CheckTrace(%q) = %v, want ok=%v", log, err, ok)
+		}
+	}
+}
