@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 
@@ -427,5 +426,3 @@ func (tx *Tx) Objects(fn func(OID) error) error {
 		return fn(OID(binary.BigEndian.Uint64(k[1:])))
 	})
 }
-
-var _ io.Closer = (*pebble.Batch)(nil)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -272,5 +271,3 @@ func TestDisplayYourself(t *testing.T) {
 		t.Fatalf("after the kill: %#v, want %q", again, res)
 	}
 }
-
-var _ = io.Discard
