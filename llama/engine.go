@@ -61,6 +61,26 @@ func NewEngine(m *Model, o EngineOptions) (*Engine, error) {
 // Model returns the engine's model.
 func (e *Engine) Model() *Model { return e.m }
 
+// ContextSize returns the context size of the engine's sessions in tokens
+// (llama.cpp may round the requested size up).
+func (e *Engine) ContextSize() int { return e.all[0].ContextSize() }
+
+// PromptTokens returns how many tokens req's prompt takes as Generate
+// evaluates it: the chat format applied to Messages (or Prompt), special
+// tokens and BOS included. Generate refuses a prompt of ContextSize tokens
+// or more, and stops at the context's end.
+func (e *Engine) PromptTokens(req Request) (int, error) {
+	text := req.Prompt
+	if len(req.Messages) > 0 {
+		var err error
+		if text, err = FormatChat(req.Messages); err != nil {
+			return 0, err
+		}
+	}
+	toks, err := e.m.Tokenize(text, true)
+	return len(toks), err
+}
+
 // acquire borrows an idle session, preferring one whose adapter is a.
 func (e *Engine) acquire(ctx context.Context, a *Adapter) (*Session, error) {
 	select {

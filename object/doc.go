@@ -17,6 +17,13 @@
 // ([Options.Retries] reruns the function). Commits are synced to the WAL
 // before Update returns (concurrent commits share one fsync).
 //
+// Inside a transaction, [Tx.Savepoint] marks a state and [Tx.RollbackTo]
+// discards every write made since (objects, roots, KV keys, OnCommit
+// callbacks) while keeping earlier ones, so the VM can trial-run a method
+// inside a cognitive cycle's transaction and throw its effects away. A
+// rolled-back write leaves the write set and so neither commits nor
+// conflicts; reads made after the savepoint stay validated.
+//
 // Large binary values (model weights, LoRA adapters) are blobs: [Store.PutBlob]
 // streams any size into chunked keys and records its size and SHA-256;
 // [Store.OpenBlob] returns a reader that verifies the hash and reports
@@ -46,4 +53,9 @@
 // of a commit fails (a disk error), Update returns the error although the
 // commit is already visible to other transactions; treat such an error as
 // fatal for the store.
+//
+// Savepoints cover only the transaction's own batch: blobs are written and
+// deleted by the Store outside any transaction, so RollbackTo cannot undo
+// them (a blob referenced only by rolled-back slots is left for
+// [Store.CollectBlobs]), and OIDs allocated after a savepoint stay skipped.
 package object

@@ -27,6 +27,11 @@ var (
 	// ErrInvalid is returned for invalid arguments: OID 0, a bad slot name, a
 	// value of an unsupported type, an empty root name.
 	ErrInvalid = errors.New("object: invalid argument")
+	// ErrSavepoint is returned by Tx.RollbackTo for a savepoint that is not
+	// live in that transaction: the zero Savepoint, one taken in another
+	// transaction, or one taken after a savepoint that was since rolled
+	// back to.
+	ErrSavepoint = errors.New("object: savepoint not live in this transaction")
 )
 
 // NotUnderstoodError reports a failed slot lookup. It matches ErrNotUnderstood.

@@ -27,6 +27,13 @@ type Tx struct {
 	doomed    bool
 	allocated bool
 	onCommit  []func()
+
+	// Savepoints (savepoint.go). newWrites lists the keys first written
+	// while a savepoint was live, in order; iterating counts open scans.
+	savepoints    []savepoint
+	nextSavepoint uint64
+	newWrites     []string
+	iterating     int
 }
 
 // Doom marks the transaction for rollback whatever its function returns.
@@ -155,7 +162,15 @@ func (tx *Tx) noteWrite(key []byte) {
 	if tx.writes == nil {
 		tx.writes = make(map[string]struct{})
 	}
-	tx.writes[string(key)] = struct{}{}
+	if len(tx.savepoints) == 0 {
+		tx.writes[string(key)] = struct{}{}
+		return
+	}
+	if _, ok := tx.writes[string(key)]; !ok {
+		ks := string(key)
+		tx.writes[ks] = struct{}{}
+		tx.newWrites = append(tx.newWrites, ks)
+	}
 }
 
 // load returns the decoded object, shared with the transaction's cache.
@@ -399,6 +414,8 @@ func (tx *Tx) iterate(prefix []byte, reverse bool, fn func(k, v []byte) error) e
 	if err != nil {
 		return err
 	}
+	tx.iterating++
+	defer func() { tx.iterating-- }()
 	first, next := it.First, it.Next
 	if reverse {
 		first, next = it.Last, it.Prev

@@ -23,7 +23,8 @@ type cycleRun struct {
 	// Per attempt; touched only by the goroutine running the transaction
 	// (facet goroutines report through mu).
 	state    string
-	mission  string // the mission as the prompts describe it
+	mv       *missionView // the mission as the prompts describe it
+	tok      TokenCounter // counts the prompts' tokens; set per attempt
 	plan     Plan
 	partials []facetAnswer
 	artifact string
@@ -99,8 +100,11 @@ func (r *cycleRun) beginAttempt() {
 	r.rec.Steps = nil
 	r.rec.Findings = nil
 	r.rec.Result = ""
+	r.rec.Methods = nil
+	r.tok = r.v.counter()
+	r.rec.ContextSize = r.tok.ContextSize()
 	r.mu.Unlock()
-	r.plan, r.partials, r.artifact, r.kind, r.failure, r.step, r.mission = Plan{}, nil, "", "", nil, 0, ""
+	r.plan, r.partials, r.artifact, r.kind, r.failure, r.step, r.mv = Plan{}, nil, "", "", nil, 0, nil
 	if attempt > 1 {
 		r.addLine("[Orchestrator] Commit conflict; re-running cycle %d (attempt %d).", r.m.id, attempt)
 	}
@@ -252,3 +256,6 @@ func (r *cycleRun) setSlots(tx *object.Tx, slots map[string]object.Value) error 
 	}
 	return tx.Put(o)
 }
+
+// count is the token count of the cycle's model.
+func (r *cycleRun) count(s string) int { return r.tok.CountTokens(s) }

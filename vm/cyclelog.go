@@ -49,6 +49,11 @@ type CycleRecord struct {
 	Steps    []Step        `json:"steps,omitempty"` // model calls
 	Findings []string      `json:"findings,omitempty"`
 	Result   string        `json:"result,omitempty"` // the method source or the text response (bounded)
+	// Methods are ALFRED's attempts, in order, with their verdicts.
+	Methods []MethodAttempt `json:"methods,omitempty"`
+	// ContextSize is the model's context window the prompts were
+	// budgeted for, in tokens.
+	ContextSize int `json:"context_size,omitempty"`
 }
 
 // StateTiming is the time a cycle spent in one state.
@@ -68,6 +73,12 @@ type Step struct {
 	Output   string        `json:"output"`
 	Error    string        `json:"error,omitempty"`
 	Duration time.Duration `json:"duration"`
+	// PromptTokens is the prompt's length in the model's tokens; Window
+	// is what the budget allowed it (the context minus MaxTokens);
+	// MaxTokens is the output bound.
+	PromptTokens int `json:"prompt_tokens,omitempty"`
+	Window       int `json:"window,omitempty"`
+	MaxTokens    int `json:"max_tokens,omitempty"`
 }
 
 // Done reports whether the cycle has ended.
@@ -81,6 +92,7 @@ func (r *CycleRecord) clone() *CycleRecord {
 	c.Lines = slices.Clone(r.Lines)
 	c.Steps = slices.Clone(r.Steps)
 	c.Findings = slices.Clone(r.Findings)
+	c.Methods = slices.Clone(r.Methods)
 	return &c
 }
 

@@ -33,6 +33,11 @@ var (
 	ErrStarted = errors.New("vm: already started")
 	// ErrNoBlob is returned by MaterializeModel when no model was imported.
 	ErrNoBlob = errors.New("vm: no model blob in the image")
+	// ErrTrial is matched by a *TrialError: a method failed its trial run.
+	ErrTrial = errors.New("vm: method failed its trial run")
+	// ErrContextTooSmall is matched by a *ContextError: a prompt's fixed
+	// parts and output bound do not fit in the model's context.
+	ErrContextTooSmall = errors.New("vm: model context too small")
 )
 
 // AuditError reports a method the guardian rejected.
@@ -51,3 +56,39 @@ func (e *AuditError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrAudit.
 func (e *AuditError) Is(target error) bool { return target == ErrAudit }
+
+// TrialError reports a method that audited but failed when the cycle ran
+// it on the message's arguments (an exception, a limit, a covenant error).
+type TrialError struct {
+	Selector string
+	Err      error // the sandbox's error
+}
+
+// Error reports the selector and the failure.
+func (e *TrialError) Error() string {
+	return fmt.Sprintf("vm: method %q failed its trial run: %v", e.Selector, e.Err)
+}
+
+// Unwrap returns the sandbox's error.
+func (e *TrialError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrTrial.
+func (e *TrialError) Is(target error) bool { return target == ErrTrial }
+
+// ContextError reports a prompt that cannot fit: its fixed parts (the
+// instruction, the selector and arguments) and its output bound need more
+// tokens than the model's context holds. The cycle fails at once with it
+// instead of sending a prompt the model must refuse.
+type ContextError struct {
+	Persona string
+	Need    int // the smallest context, in tokens, the request would fit in
+	Context int // the model's context
+}
+
+// Error names the context size needed.
+func (e *ContextError) Error() string {
+	return fmt.Sprintf("vm: %s's prompt needs a context of at least %d tokens, the model has %d (raise the context size)", e.Persona, e.Need, e.Context)
+}
+
+// Is reports whether target is ErrContextTooSmall.
+func (e *ContextError) Is(target error) bool { return target == ErrContextTooSmall }

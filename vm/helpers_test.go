@@ -56,6 +56,9 @@ func (f *fakeRunner) Call(ctx context.Context, tx *object.Tx, self object.OID, m
 	v := f.v
 	f.mu.Unlock()
 	if strings.Contains(m.Source, "return self.repr()") {
+		if v == nil { // a test that never runs methods, only trial-runs them
+			return object.String("<fake repr>"), nil
+		}
 		return v.CallPrimitive(ctx, tx, self, vm.PrimRepr, nil, nil)
 	}
 	return nil, errors.New("fakeRunner: unsupported method body")

@@ -73,3 +73,24 @@ type ModelFunc func(ctx context.Context, g Generation) (string, error)
 func (f ModelFunc) Generate(ctx context.Context, g Generation) (string, error) { return f(ctx, g) }
 
 var _ Model = ModelFunc(nil)
+
+// TokenCounter is an optional upgrade of a Model that tells the VM how
+// large its context window is and how long a text is in its tokens. With
+// it the VM assembles every prompt of a cycle within the window: the
+// context size minus the request's output bound (MaxTokens) minus the
+// tokens the chat format and system prompt take. A Model without it is
+// budgeted with Options.ContextSize and one token per byte, an upper
+// bound for the byte-level vocabularies llama.cpp models use.
+type TokenCounter interface {
+	// ContextSize is the context window in tokens: prompt and output
+	// together (0: unknown, the VM then uses Options.ContextSize).
+	ContextSize() int
+	// CountTokens returns how many tokens text takes, without special
+	// tokens; the VM sums it over the parts of a prompt.
+	CountTokens(text string) int
+	// PromptTokens returns how many tokens g's prompt takes as the model
+	// evaluates it: chat format, system prompt and messages, special
+	// tokens included. The VM checks every assembled prompt with it, so
+	// PromptTokens(g) + g.MaxTokens never exceeds ContextSize.
+	PromptTokens(g Generation) (int, error)
+}

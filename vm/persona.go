@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -99,15 +100,34 @@ type genSpec struct {
 	Tag                 string // tells apart the calls of one state (facet index)
 }
 
-// generate asks the model to speak as persona p. Outputs are memoized per
-// cycle and step so that a rerun after a conflict replays them.
-func (r *cycleRun) generate(ctx context.Context, p personaInfo, prompt string, spec genSpec) (string, error) {
+// generate asks the model to speak as persona p, with the prompt
+// assembled from parts within the request's window (see budget.go).
+// Outputs are memoized per cycle and step so that a rerun after a
+// conflict replays them.
+func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []part, spec genSpec) (string, error) {
 	r.addLine("[pLLM] Activated expert: %s", p.Name)
 	r.mu.Lock()
 	r.step++
 	step := r.step
 	state := r.state
 	r.mu.Unlock()
+	g := Generation{
+		Persona:     p.Name,
+		Adapter:     p.Adapter,
+		System:      p.System,
+		Grammar:     spec.Grammar,
+		JSONSchema:  spec.JSONSchema,
+		MaxTokens:   max(p.MaxTokens, spec.MaxTokens),
+		Temperature: float32(p.Temperature),
+		Seed:        int64(r.m.id)<<8 | int64(step&0xff),
+	}
+	prompt, tokens, window, err := r.fit(&g, parts, spec.Grammar != "" || spec.JSONSchema != "")
+	if err != nil {
+		r.mu.Lock()
+		r.rec.Steps = append(r.rec.Steps, Step{State: state, Persona: p.Name, Adapter: p.Adapter, Error: errString(err), MaxTokens: g.MaxTokens})
+		r.mu.Unlock()
+		return "", err
+	}
 	// A rerun after a conflict replays the first attempt's answers step by
 	// step, even though the prompts may now describe a changed image: the
 	// thought is kept, and the audit and install run again on the new state.
@@ -116,20 +136,9 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, prompt string, s
 	out, cached := r.memo[key]
 	r.mu.Unlock()
 	start := time.Now()
-	var err error
 	if !cached {
 		r.v.writeProgress(ctx, r.snapshot())
-		out, err = r.v.generate(ctx, p, Generation{
-			Persona:     p.Name,
-			Adapter:     p.Adapter,
-			System:      p.System,
-			Messages:    []Message{{Role: "user", Content: prompt}},
-			Grammar:     spec.Grammar,
-			JSONSchema:  spec.JSONSchema,
-			MaxTokens:   max(p.MaxTokens, spec.MaxTokens),
-			Temperature: float32(p.Temperature),
-			Seed:        int64(r.m.id)<<8 | int64(step&0xff),
-		})
+		out, err = r.v.generate(ctx, p, g)
 	}
 	lim := r.v.opts.TraceLimit
 	r.mu.Lock()
@@ -139,13 +148,66 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, prompt string, s
 	r.rec.Steps = append(r.rec.Steps, Step{
 		State: state, Persona: p.Name, Adapter: p.Adapter,
 		Prompt: bound(prompt, lim), Output: bound(out, lim), Error: errString(err),
-		Duration: time.Since(start),
+		Duration:     time.Since(start),
+		PromptTokens: tokens, Window: window, MaxTokens: g.MaxTokens,
 	})
 	r.mu.Unlock()
 	if err != nil {
 		return "", fmt.Errorf("vm: %s: %w", p.Name, err)
 	}
 	return out, nil
+}
+
+// minFreeTokens is the smallest output bound a free-text request (no
+// grammar) is lowered to, to make room for its prompt's fixed parts.
+const minFreeTokens = 64
+
+// fit assembles the prompt of g from parts within the model's context and
+// sets it as g's request. It returns the prompt, its length in tokens as
+// the model counts it (chat format included) and the window it had. A
+// free-text request's output bound is lowered (to minFreeTokens at least)
+// when the fixed parts need the room; a grammar's never is.
+func (r *cycleRun) fit(g *Generation, parts []part, constrained bool) (string, int, int, error) {
+	tc := r.tok
+	ctxSize := tc.ContextSize()
+	g.Messages = []Message{{Role: "user", Content: ""}}
+	overhead, err := tc.PromptTokens(*g)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("vm: %s: counting tokens: %w", g.Persona, err)
+	}
+	fixedNeed := 0
+	for _, p := range parts {
+		if p.Fit == nil {
+			fixedNeed += tc.CountTokens(p.Text)
+		}
+	}
+	if !constrained && overhead+fixedNeed+g.MaxTokens > ctxSize {
+		g.MaxTokens = max(minFreeTokens, ctxSize-overhead-fixedNeed)
+	}
+	window := ctxSize - g.MaxTokens - overhead
+	for range 4 {
+		prompt, err := assemble(tc.CountTokens, window, parts)
+		var nr *errNoRoom
+		if errors.As(err, &nr) {
+			return "", 0, window, &ContextError{Persona: g.Persona, Need: overhead + nr.need + g.MaxTokens, Context: ctxSize}
+		}
+		if err != nil {
+			return "", 0, window, err
+		}
+		g.Messages = []Message{{Role: "user", Content: prompt}}
+		n, err := tc.PromptTokens(*g)
+		if err != nil {
+			return "", 0, window, fmt.Errorf("vm: %s: counting tokens: %w", g.Persona, err)
+		}
+		if over := n + g.MaxTokens - ctxSize; over > 0 {
+			// The parts' tokens joined differ from their sum: shrink the
+			// window by the overflow and assemble again.
+			window -= over + 8
+			continue
+		}
+		return prompt, n, ctxSize - g.MaxTokens, nil
+	}
+	return "", 0, window, &ContextError{Persona: g.Persona, Need: overhead + fixedNeed + g.MaxTokens, Context: ctxSize}
 }
 
 // generate makes the persona's adapter hot when the model can hold
@@ -173,50 +235,55 @@ func (v *VM) generate(ctx context.Context, p personaInfo, g Generation) (string,
 	return strings.ToValidUTF8(out, "\uFFFD"), nil
 }
 
-// describeMission renders the mission for the prompts: the brief, the
-// target and, when a Retriever is set, relevant passages.
-func (r *cycleRun) describeMission(ctx context.Context, tx *object.Tx) (string, error) {
-	if r.mission != "" {
-		return r.mission, nil // once per attempt: the states share it
+// view reads what the prompts say about the mission, once per attempt
+// (the states share it): the brief, the target and, when a Retriever is
+// set, relevant passages.
+func (r *cycleRun) view(ctx context.Context, tx *object.Tx) (*missionView, error) {
+	if r.mv != nil {
+		return r.mv, nil
 	}
-	var sb strings.Builder
-	target, err := tx.Get(r.m.target)
-	if err != nil {
-		return "", err
-	}
+	mv := &missionView{}
 	var query string
+	relevant := map[string]bool{}
 	switch r.missionType() {
 	case MissionUnhandledMessage:
 		sel, _ := r.m.brief["selector"].(object.String)
 		args, _ := r.m.brief["args"].(object.List)
 		kw, _ := r.m.brief["kwargs"].(object.Map)
-		fmt.Fprintf(&sb, "The object %s received the message '%s' with args=%s and kwargs=%s, which neither it nor its parents understand. Create a method named '%s' that handles it.",
-			target.String(), sel, object.Format(args), object.Format(kw), sel)
+		a, k := previewArgs(args, kw)
+		mv.Brief = fmt.Sprintf("The object %d received the message '%s' with args=%s and kwargs=%s, which neither it nor its parents understand. Create a method named '%s' that handles it.",
+			uint64(r.m.target), sel, a, k, sel)
 		query = string(sel)
+		relevant = relevantNames(string(sel), args, kw)
+		selector, params, err := r.methodSignature()
+		if err != nil {
+			return nil, err
+		}
+		mv.Selector, mv.Params = selector, params
+		mv.Args = append(mv.Args, args...)
+		for _, name := range sortedKeys(kw) {
+			mv.Args = append(mv.Args, kw[name])
+		}
 	case MissionSelfAudit:
-		fmt.Fprintf(&sb, "Perform a %s audit of BAT OS (the orchestrator is %s). Statistics from the cycle log: %s",
-			briefString(r.m.brief, "audit_type", "cognitive_efficiency"), target.String(), briefString(r.m.brief, "statistics", "none"))
+		mv.Brief = fmt.Sprintf("Perform a %s audit of BAT OS (the orchestrator is object %d). Statistics from the cycle log: %s",
+			safeText(briefString(r.m.brief, "audit_type", "cognitive_efficiency"), 64), uint64(r.m.target), bound(briefString(r.m.brief, "statistics", "none"), 2048))
 		query = "cognitive efficiency audit"
 	default:
 		text := briefString(r.m.brief, "text", object.Format(r.m.brief))
-		fmt.Fprintf(&sb, "Answer this request about %s: %s", target.String(), text)
-		query = text
+		mv.Brief = fmt.Sprintf("Answer this request about object %d: %s", uint64(r.m.target), bound(text, 4096))
+		query = bound(text, 1024)
+	}
+	var err error
+	if mv.Object, err = viewObject(tx, r.m.target, relevant); err != nil {
+		return nil, err
 	}
 	if r.v.opts.Retriever != nil && query != "" {
-		passages, err := r.v.opts.Retriever.Retrieve(ctx, tx, query, 3)
-		if err != nil {
-			return "", fmt.Errorf("vm: retrieval: %w", err)
-		}
-		if len(passages) > 0 {
-			sb.WriteString("\n\nRelevant knowledge from the catalog:")
-			for _, p := range passages {
-				sb.WriteString("\n- ")
-				sb.WriteString(bound(p, 600))
-			}
+		if mv.Passages, err = r.v.opts.Retriever.Retrieve(ctx, tx, query, 3); err != nil {
+			return nil, fmt.Errorf("vm: retrieval: %w", err)
 		}
 	}
-	r.mission = sb.String()
-	return r.mission, nil
+	r.mv = mv
+	return mv, nil
 }
 
 func briefString(b object.Map, key, def string) string {

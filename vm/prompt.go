@@ -3,55 +3,104 @@ package vm
 import (
 	"fmt"
 	"strings"
+
+	"github.com/batos/batos/object"
 )
 
-// decomposePrompt is BRICK's meta-prompt in DECOMPOSING.
-func decomposePrompt(mission string, personas []string) string {
-	return fmt.Sprintf(`Deconstruct the following mission into a structured plan. Identify the relevant cognitive facets among the personas %s and formulate one short sub-query for each (one to three facets). Output JSON only: {"facets":[{"persona":"...","query":"..."}]}.
-
-Mission: %s`, strings.Join(personas, ", "), mission)
+// missionView is what the prompts of one cycle attempt say about the
+// mission, read once in the cycle's transaction.
+type missionView struct {
+	Brief    string         // what was asked, arguments previewed (fixed part)
+	Object   *objectView    // the target
+	Passages []string       // catalog passages (may be empty)
+	Selector string         // for unhandled_message missions
+	Params   []string       // the method's parameters after self
+	Args     []object.Value // one per Params entry
 }
 
-// facetPrompt is a facet's request in DELEGATING.
-func facetPrompt(mission string, f Facet) string {
-	return fmt.Sprintf("Mission: %s\n\nYour sub-query: %s\n\nAnswer briefly, from your own perspective.", mission, f.Query)
+// Shares of the foldable room, by part; assemble gives what one leaves to
+// the next in priority order.
+const (
+	shareObject   = 0.5
+	sharePartials = 0.5
+	sharePassages = 0.3
+	shareAttempts = 0.5
+)
+
+func (mv *missionView) objectPart(count func(string) int, share float64) part {
+	return part{Fit: spaced(mv.Object.describe(count)), Prio: 1, Share: share}
 }
 
-// weavePrompt is ROBIN's synthesis meta-prompt in SYNTHESIZING.
-func weavePrompt(mission string, partials []facetAnswer) string {
-	return fmt.Sprintf("Synthesize a final response for this mission using these perspectives. Weave them into a single, coherent output.\n\nMission: %s\n\nPerspectives:\n%s",
-		mission, formatPartials(partials))
-}
-
-func formatPartials(partials []facetAnswer) string {
-	var sb strings.Builder
-	for _, p := range partials {
-		fmt.Fprintf(&sb, "- %s (%s): %s\n", p.Persona, p.Query, strings.TrimSpace(p.Response))
+func (mv *missionView) passagesPart(count func(string) int) part {
+	items := make([]item, len(mv.Passages))
+	for i, p := range mv.Passages {
+		items[i] = item{Prefix: "- ", Body: p, Suffix: "\n"}
 	}
-	return sb.String()
+	return part{Fit: spaced(fitEach("Relevant knowledge from the catalog:\n", items, count)), Prio: 3, Share: sharePassages}
 }
 
-// covenantPrompt is the blueprint's architectural covenant prompt, for
-// Starlark, given to ALFRED in SYNTHESIZING for a missing method.
-func covenantPrompt(mission, selector string, params []string, partials []facetAnswer) string {
-	sig := "self"
-	for _, p := range params {
-		sig += ", " + p
+func partialsPart(partials []facetAnswer, count func(string) int) part {
+	items := make([]item, len(partials))
+	for i, p := range partials {
+		items[i] = item{
+			Prefix: fmt.Sprintf("- %s (%s): ", p.Persona, p.Query),
+			Body:   strings.TrimSpace(p.Response),
+			Suffix: "\n",
+		}
 	}
-	return fmt.Sprintf(`You are the BAT OS Universal Virtual Machine's Just-in-Time (JIT) Compiler for Intent. An object has received a message it does not understand. Your task is to generate the complete, syntactically correct Starlark code for a new method to handle this message.
+	return part{Fit: spaced(fitEach("Perspectives of the facets:\n", items, count)), Prio: 2, Share: sharePartials}
+}
 
-**Mission Intent:** %s
-**Method Name:** `+"`%s`"+`
-**Perspectives of the other facets:**
-%s
-**Architectural Covenants (Non-Negotiable):**
-1. The code must be a single, complete function definition (`+"`def %s(%s):`"+`).
-2. The function MUST accept `+"`self`"+` as its first argument.
-3. The function can access the object's state ONLY through `+"`self.slot_name`"+`. Direct access to `+"`self._slots`"+` is forbidden.
-4. If the function modifies the object's state (e.g., `+"`self.some_slot = new_value`"+`), it MUST conclude with the line `+"`self._p_changed = True`"+`. This is The Persistence Covenant.
-5. Every object understands self.repr(), self.oid() and self.slot_names().
-6. Do NOT include any conversational text, explanations, or markdown formatting. Output ONLY the raw code for the function.
+// decomposeParts is BRICK's meta-prompt in DECOMPOSING.
+func decomposeParts(mv *missionView, personas []string, count func(string) int) []part {
+	return []part{
+		fixed(fmt.Sprintf(`Deconstruct the following mission into a structured plan. Identify the relevant cognitive facets among the personas %s and formulate one short sub-query for each (one to three facets). Output JSON only: {"facets":[{"persona":"...","query":"..."}]}.
 
-**BEGIN CODE GENERATION:**
-`, mission, selector, formatPartials(partials), selector, sig)
+Mission: %s
+
+`, strings.Join(personas, ", "), mv.Brief)),
+		mv.objectPart(count, shareObject),
+		mv.passagesPart(count),
+	}
+}
+
+// facetParts is a facet's request in DELEGATING.
+func facetParts(mv *missionView, f Facet, count func(string) int) []part {
+	return []part{
+		fixed("Mission: " + mv.Brief + "\n\n"),
+		mv.objectPart(count, shareObject),
+		mv.passagesPart(count),
+		fixed("Your sub-query: " + f.Query + "\n\nAnswer briefly, from your own perspective."),
+	}
+}
+
+// weaveParts is ROBIN's synthesis meta-prompt in SYNTHESIZING.
+func weaveParts(mv *missionView, partials []facetAnswer, count func(string) int) []part {
+	return []part{
+		fixed("Synthesize a final response for this mission using these perspectives. Weave them into a single, coherent output.\n\nMission: " + mv.Brief + "\n\n"),
+		mv.objectPart(count, 0.4),
+		partialsPart(partials, count),
+		mv.passagesPart(count),
+	}
+}
+
+// previewArgs renders a message's arguments, each folded.
+func previewArgs(args object.List, kw object.Map) (string, string) {
+	var a []string
+	for i, v := range args {
+		if i == 8 {
+			a = append(a, fmt.Sprintf("...%d more", len(args)-i))
+			break
+		}
+		a = append(a, preview(v, 160, 2))
+	}
+	var k []string
+	for i, name := range sortedKeys(kw) {
+		if i == 8 {
+			k = append(k, fmt.Sprintf("...%d more", len(kw)-i))
+			break
+		}
+		k = append(k, safeName(name)+": "+preview(kw[name], 160, 2))
+	}
+	return "[" + strings.Join(a, ", ") + "]", "{" + strings.Join(k, ", ") + "}"
 }

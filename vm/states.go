@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
-	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
 )
 
@@ -49,7 +49,7 @@ func psmDecomposing(ctx context.Context, c *Call) (object.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	mission, err := r.describeMission(ctx, c.Tx)
+	mv, err := r.view(ctx, c.Tx)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func psmDecomposing(ctx context.Context, c *Call) (object.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.generate(ctx, p, decomposePrompt(mission, personas), genSpec{
+	out, err := r.generate(ctx, p, decomposeParts(mv, personas, r.count), genSpec{
 		Grammar:    PlanGrammar(personas),
 		JSONSchema: PlanSchema(personas),
 		MaxTokens:  PlanMaxTokens(personas),
@@ -113,7 +113,7 @@ func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
 		return nil, err
 	}
 	r.addLine("Delegating to facets (DELEGATING).")
-	mission, err := r.describeMission(ctx, c.Tx)
+	mv, err := r.view(ctx, c.Tx)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,11 @@ func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
 	ask := func(i int) {
 		f := r.plan.Facets[i]
 		answers[i] = facetAnswer{Facet: f}
-		answers[i].Response, errs[i] = r.generate(ctx, infos[i], facetPrompt(mission, f), genSpec{Tag: fmt.Sprint("facet", i)})
+		out, err := r.generate(ctx, infos[i], facetParts(mv, f, r.count), genSpec{Tag: fmt.Sprint("facet", i)})
+		// An answer is cut to its bound before it is passed on (a model
+		// may ignore MaxTokens); the prompts that quote it fold it further.
+		answers[i].Response, _ = truncateTokens(out, infos[i].MaxTokens, r.count)
+		errs[i] = err
 	}
 	if r.v.opts.ModelConcurrency == 1 || len(infos) == 1 {
 		for i := range infos {
@@ -169,7 +173,7 @@ func psmSynthesizing(ctx context.Context, c *Call) (object.Value, error) {
 		return nil, err
 	}
 	r.addLine("Performing Cognitive Weaving (SYNTHESIZING).")
-	mission, err := r.describeMission(ctx, c.Tx)
+	mv, err := r.view(ctx, c.Tx)
 	if err != nil {
 		return nil, err
 	}
@@ -178,48 +182,16 @@ func psmSynthesizing(ctx context.Context, c *Call) (object.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := r.generate(ctx, p, weavePrompt(mission, r.partials), genSpec{})
+		out, err := r.generate(ctx, p, weaveParts(mv, r.partials, r.count), genSpec{})
 		if err != nil {
 			return nil, err
 		}
 		r.artifact, r.kind = out, artifactText
 	} else {
-		selector, params, err := r.methodSignature()
+		src, err := r.writeMethod(ctx, c.Tx, mv)
 		if err != nil {
 			return nil, err
 		}
-		p, err := r.persona(c.Tx, PersonaCoder)
-		if err != nil {
-			return nil, err
-		}
-		out, err := r.generate(ctx, p, covenantPrompt(mission, selector, params, r.partials), genSpec{
-			Grammar:   MethodGrammar(selector, params...),
-			MaxTokens: MethodMaxTokens(selector, params...),
-		})
-		if err != nil {
-			return nil, err
-		}
-		src := CleanSource(out)
-		pol := guardian.DefaultPolicy(selector)
-		pol.Params = append([]string{}, params...)
-		if err := guardian.Check(src, pol); err != nil {
-			var fs guardian.Findings
-			var list []string
-			if errors.As(err, &fs) {
-				for _, f := range fs {
-					list = append(list, f.String())
-				}
-			} else {
-				list = []string{err.Error()}
-			}
-			r.mu.Lock()
-			r.rec.Findings = list
-			r.rec.Result = bound(src, r.v.opts.TraceLimit)
-			r.mu.Unlock()
-			r.addLine("[Guardian] AUDIT FAILED: %s", strings.Join(list, "; "))
-			return nil, &AuditError{Selector: selector, Err: err}
-		}
-		r.addLine("[Guardian] Code audit passed. Adheres to the Persistence Covenant.")
 		r.artifact, r.kind = src, artifactMethod
 	}
 	if err := r.setSlots(c.Tx, map[string]object.Value{
@@ -328,8 +300,9 @@ func (r *cycleRun) methodSignature() (string, []string, error) {
 	return string(sel), params, nil
 }
 
-// CleanSource strips what a chatty model wraps code in: Markdown fences
-// and surrounding blank lines. Output produced under MethodGrammar passes
+// CleanSource strips what a chatty model wraps code in: Markdown fences,
+// prose before the first "def " line and after the function's body, and
+// surrounding blank lines. Output produced under the method grammar passes
 // through unchanged.
 func CleanSource(out string) string {
 	s := strings.TrimSpace(out)
@@ -343,7 +316,20 @@ func CleanSource(out string) string {
 		}
 		s = strings.TrimSpace(rest)
 	}
-	return s + "\n"
+	lines := strings.Split(s, "\n")
+	start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "def ") })
+	if start < 0 {
+		return s + "\n"
+	}
+	end := len(lines)
+	for i := start + 1; i < len(lines); i++ {
+		l := lines[i]
+		if l != "" && l[0] != ' ' && l[0] != '\t' && l[0] != '#' {
+			end = i // prose (or a second definition) after the body
+			break
+		}
+	}
+	return strings.TrimSpace(strings.Join(lines[start:end], "\n")) + "\n"
 }
 
 func bound(s string, n int) string {

@@ -78,6 +78,18 @@ type Options struct {
 	TraceLimit int
 	// SandboxLimits are the limits of the default sandbox runner.
 	SandboxLimits SandboxLimits
+	// ContextSize is the model's context window in tokens when the Model
+	// does not say (it is not a TokenCounter, or reports 0); default 8192.
+	// Without a TokenCounter every byte counts as one token.
+	ContextSize int
+	// MethodAttempts bounds how often ALFRED writes a method in one cycle:
+	// an attempt that fails the guardian or its trial run is fed back for
+	// another, up to this many (default 3). The cycle fails when all fail.
+	MethodAttempts int
+	// NoMethodGrammar turns off the method grammar for strong models:
+	// ALFRED's output is then cleaned of Markdown and prose, audited,
+	// trial-run and repaired the same way.
+	NoMethodGrammar bool
 }
 
 // SandboxLimits bound one method call in the default sandbox runner. Zero
@@ -120,6 +132,12 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.TraceLimit <= 0 {
 		o.TraceLimit = 4096
+	}
+	if o.ContextSize <= 0 {
+		o.ContextSize = 8192
+	}
+	if o.MethodAttempts <= 0 {
+		o.MethodAttempts = 3
 	}
 }
 
@@ -323,6 +341,7 @@ type Status struct {
 	Adapters      AdapterStatus // memory tiers
 	Uptime        time.Duration // since Open
 	Model         bool          // whether a model is set
+	ContextSize   int           // the model's context window in tokens (as budgeted)
 }
 
 // Status returns a snapshot of the VM's counters.
@@ -341,6 +360,7 @@ func (v *VM) Status() Status {
 		Adapters:      v.tiers.status(),
 		Uptime:        v.opts.Now().Sub(v.start),
 		Model:         v.currentModel() != nil,
+		ContextSize:   v.counter().ContextSize(),
 	}
 }
 

@@ -138,13 +138,36 @@ func (a *app) printCycle(c *wire.CycleInfo) {
 			if _, ok := num(m, "duration_ms"); ok {
 				took = integer(m, "duration_ms") + " ms"
 			}
+			tokens := ""
+			if n, ok := num(m, "window"); ok && n > 0 {
+				tokens = fmt.Sprintf("%s/%s prompt tokens, output <= %s", integer(m, "prompt_tokens"), integer(m, "window"), integer(m, "max_tokens"))
+			}
 			note := ""
 			if e := str(m, "error"); e != "" {
 				note = "error: " + shorten(e, 80)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", str(m, "state"), persona, took, note)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", str(m, "state"), persona, took, tokens, note)
 		}
 		tw.Flush()
+	}
+	if n, ok := num(r, "context_size"); ok && n > 0 {
+		fmt.Fprintf(w, "context: %s tokens\n", integer(r, "context_size"))
+	}
+	if methods := list(r, "methods"); len(methods) > 0 {
+		fmt.Fprintln(w, "method attempts:")
+		for _, a := range methods {
+			m, _ := a.(map[string]any)
+			fmt.Fprintf(w, "  attempt %s: %s\n", integer(m, "attempt"), str(m, "verdict"))
+			for _, f := range list(m, "findings") {
+				fmt.Fprintf(w, "    - %s\n", formatValue(f))
+			}
+			if e := str(m, "error"); e != "" {
+				fmt.Fprintf(w, "    trial error: %s\n", shorten(e, 300))
+			} else if t := str(m, "trial"); t != "" {
+				fmt.Fprintf(w, "    trial result: %s\n", shorten(t, 200))
+			}
+			fmt.Fprint(w, indent(str(m, "source"), "    "))
+		}
 	}
 	if findings := list(r, "findings"); len(findings) > 0 {
 		fmt.Fprintln(w, "findings:")

@@ -36,7 +36,7 @@ func statusCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) err
 // key is listed as it comes.
 var statusKeys = map[string]bool{
 	"device": true, "queue_depth": true, "queue_capacity": true, "workers": true,
-	"cycles_done": true, "cycles_failed": true, "cycles_aborted": true, "adapters": true,
+	"cycles_done": true, "cycles_failed": true, "cycles_aborted": true, "adapters": true, "context_size": true,
 	"layers": true, "gpu_layers": true,
 }
 
@@ -57,6 +57,9 @@ func (a *app) printStatus(st *wire.StatusInfo) {
 		} else if l := layersOffloaded(dev); l != "" {
 			field("layers", "%s", l)
 		}
+	}
+	if _, ok := x["context_size"]; ok {
+		field("context", "%s tokens per prompt and output", integer(x, "context_size"))
 	}
 	field("uptime", "%s", (time.Duration(st.UptimeSeconds * float64(time.Second))).Round(time.Second))
 	field("objects", "%d", st.Objects)

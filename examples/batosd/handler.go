@@ -243,7 +243,17 @@ func cycleInfo(r *vm.CycleRecord, full bool) wire.CycleInfo {
 		steps := wire.List{}
 		for _, s := range r.Steps {
 			steps = append(steps, wire.Map{"state": s.State, "persona": s.Persona, "adapter": s.Adapter,
-				"prompt": s.Prompt, "output": s.Output, "error": s.Error, "duration_ms": s.Duration.Milliseconds()})
+				"prompt": s.Prompt, "output": s.Output, "error": s.Error, "duration_ms": s.Duration.Milliseconds(),
+				"prompt_tokens": int64(s.PromptTokens), "window": int64(s.Window), "max_tokens": int64(s.MaxTokens)})
+		}
+		methods := wire.List{}
+		for _, a := range r.Methods {
+			fs := make(wire.List, len(a.Findings))
+			for i, f := range a.Findings {
+				fs[i] = f
+			}
+			methods = append(methods, wire.Map{"attempt": int64(a.Attempt), "source": a.Source, "verdict": a.Verdict,
+				"findings": fs, "trial": a.Trial, "error": a.Error})
 		}
 		lines := make(wire.List, len(r.Lines))
 		for i, l := range r.Lines {
@@ -254,7 +264,8 @@ func cycleInfo(r *vm.CycleRecord, full bool) wire.CycleInfo {
 			findings[i] = f
 		}
 		c.Result = wire.Value{V: wire.Map{"outcome": r.Outcome, "result": r.Result, "lines": lines,
-			"steps": steps, "findings": findings, "attempts": int64(r.Attempts)}}
+			"steps": steps, "findings": findings, "attempts": int64(r.Attempts),
+			"methods": methods, "context_size": int64(r.ContextSize)}}
 	}
 	return c
 }
@@ -364,6 +375,7 @@ func (h *handler) status(ctx context.Context) (any, error) {
 			"cycles_done":    st.CyclesDone,
 			"cycles_failed":  st.CyclesFailed,
 			"cycles_aborted": st.CyclesAborted,
+			"context_size":   int64(st.ContextSize),
 			"adapters":       adapterStatus(a),
 		},
 	}, nil

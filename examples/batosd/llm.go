@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,42 @@ type engineModel struct {
 var (
 	_ vm.Model         = (*engineModel)(nil)
 	_ vm.AdapterLoader = (*engineModel)(nil)
+	_ vm.TokenCounter  = (*engineModel)(nil)
 )
+
+// ContextSize implements vm.TokenCounter.
+func (m *engineModel) ContextSize() int { return m.e.ContextSize() }
+
+// CountTokens implements vm.TokenCounter.
+func (m *engineModel) CountTokens(text string) int {
+	toks, err := m.e.Model().Tokenize(text, false)
+	if err != nil {
+		return len(text) // a closed model: one token per byte bounds it
+	}
+	return len(toks)
+}
+
+// PromptTokens implements vm.TokenCounter: the request as Generate
+// formats it.
+func (m *engineModel) PromptTokens(g vm.Generation) (int, error) {
+	return m.e.PromptTokens(llama.Request{Messages: chatMessages(g)})
+}
+
+func chatMessages(g vm.Generation) []llama.Message {
+	msgs := make([]llama.Message, 0, len(g.Messages)+1)
+	if g.System != "" {
+		msgs = append(msgs, llama.Message{Role: "system", Content: defuse(g.System)})
+	}
+	for _, msg := range g.Messages {
+		msgs = append(msgs, llama.Message{Role: msg.Role, Content: defuse(msg.Content)})
+	}
+	return msgs
+}
+
+// defuse keeps text that quotes the chat format's special tokens (an
+// object's slot value may hold "<|eot_id|>") from being refused by
+// FormatChat or read as a turn boundary.
+func defuse(s string) string { return strings.ReplaceAll(s, "<|", "< |") }
 
 func (m *engineModel) Generate(ctx context.Context, g vm.Generation) (string, error) {
 	if m.delay > 0 {
@@ -32,13 +68,7 @@ func (m *engineModel) Generate(ctx context.Context, g vm.Generation) (string, er
 		case <-time.After(m.delay):
 		}
 	}
-	msgs := make([]llama.Message, 0, len(g.Messages)+1)
-	if g.System != "" {
-		msgs = append(msgs, llama.Message{Role: "system", Content: g.System})
-	}
-	for _, msg := range g.Messages {
-		msgs = append(msgs, llama.Message{Role: msg.Role, Content: msg.Content})
-	}
+	msgs := chatMessages(g)
 	maxTokens := g.MaxTokens
 	// A grammar's own bound is never cut short: truncated output would
 	// fail the plan parse or the guardian.

@@ -35,13 +35,45 @@ type Model struct {
 	// Blocked is closed (when not nil) as the first such request blocks.
 	Block   string
 	Blocked chan struct{}
+	// Context, when above 0, makes the model a vm.TokenCounter with this
+	// context size and the deterministic tokenizer of CountTokens; its
+	// requests then fail, as llama.cpp's do, when the prompt and the
+	// output bound do not fit.
+	Context int
 
 	mu       sync.Mutex
 	calls    []vm.Generation
 	blockOne sync.Once
 }
 
-var _ vm.Model = (*Model)(nil)
+var (
+	_ vm.Model        = (*Model)(nil)
+	_ vm.TokenCounter = (*Model)(nil)
+)
+
+// ContextSize returns m.Context (0: unknown, the VM budgets by bytes).
+func (m *Model) ContextSize() int { return m.Context }
+
+// CountTokens is the fake model's tokenizer: every run of up to four
+// bytes of a white-space separated word is a token, and so is every line
+// break. It is deterministic and close to real BPE counts for English.
+func (m *Model) CountTokens(text string) int {
+	n := strings.Count(text, "\n")
+	for _, w := range strings.Fields(text) {
+		n += (len(w) + 3) / 4
+	}
+	return n
+}
+
+// PromptTokens counts g's system prompt and messages with CountTokens plus
+// four tokens of chat format per message and one to begin the text.
+func (m *Model) PromptTokens(g vm.Generation) (int, error) {
+	n := 1 + 4 + m.CountTokens(g.System)
+	for _, msg := range g.Messages {
+		n += 4 + m.CountTokens(msg.Content)
+	}
+	return n, nil
+}
 
 // Generate answers g.
 func (m *Model) Generate(ctx context.Context, g vm.Generation) (string, error) {
@@ -60,6 +92,12 @@ func (m *Model) Generate(ctx context.Context, g vm.Generation) (string, error) {
 	}
 	if err, ok := m.Errors[g.Persona]; ok {
 		return "", err
+	}
+	if m.Context > 0 {
+		n, _ := m.PromptTokens(g)
+		if n+g.MaxTokens > m.Context {
+			return "", fmt.Errorf("vmtest: prompt of %d tokens and output bound %d exceed the context of %d", n, g.MaxTokens, m.Context)
+		}
 	}
 	if r, ok := m.Replies[g.Persona]; ok {
 		return r, nil

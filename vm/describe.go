@@ -1,0 +1,342 @@
+package vm
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/batos/batos/object"
+)
+
+// objectView is what the prompts say about the object a mission is about:
+// its own slots and what it understands through its parents.
+type objectView struct {
+	OID       object.OID
+	Own       []slotView
+	Inherited []slotView // behaviour (methods, primitives) found on parents, not shadowed
+	Relevant  map[string]bool
+}
+
+type slotView struct {
+	Name  string
+	Value object.Value
+}
+
+// maxParentWalk bounds the objects visited for inherited behaviour.
+const maxParentWalk = 64
+
+// viewObject reads the object and its parents' behaviour in tx. relevant
+// names slots to describe first.
+func viewObject(tx *object.Tx, oid object.OID, relevant map[string]bool) (*objectView, error) {
+	o, err := tx.Get(oid)
+	if err != nil {
+		return nil, err
+	}
+	v := &objectView{OID: oid, Relevant: relevant}
+	for _, n := range o.Names() {
+		v.Own = append(v.Own, slotView{n, o.Slots[n]})
+	}
+	seen := map[string]bool{}
+	for n := range o.Slots {
+		seen[n] = true
+	}
+	visited := map[object.OID]bool{oid: true}
+	queue := parentRefs(o)
+	for len(queue) > 0 && len(visited) < maxParentWalk {
+		p := queue[0]
+		queue = queue[1:]
+		if visited[p] {
+			continue
+		}
+		visited[p] = true
+		po, err := tx.Get(p)
+		if err != nil {
+			continue // a dangling parent is described by its reference
+		}
+		for _, n := range po.Names() {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			switch po.Slots[n].(type) {
+			case *object.Method, object.Primitive:
+				v.Inherited = append(v.Inherited, slotView{n, po.Slots[n]})
+			}
+		}
+		queue = append(queue, parentRefs(po)...)
+	}
+	return v, nil
+}
+
+func parentRefs(o *object.Object) []object.OID {
+	var out []object.OID
+	for _, n := range o.Names() {
+		if !object.IsParentSlot(n) {
+			continue
+		}
+		switch p := o.Slots[n].(type) {
+		case object.Ref:
+			out = append(out, object.OID(p))
+		case object.List:
+			for _, e := range p {
+				if r, ok := e.(object.Ref); ok {
+					out = append(out, object.OID(r))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// relevantNames are the slot names a mission names: the words of the
+// selector (and the selector minus a verb prefix such as get_ or set_),
+// the keyword names and short string arguments.
+func relevantNames(selector string, args object.List, kw object.Map) map[string]bool {
+	out := map[string]bool{}
+	add := func(s string) {
+		if s != "" && len(s) <= 64 {
+			out[s] = true
+		}
+	}
+	add(selector)
+	words := strings.Split(selector, "_")
+	for i, w := range words {
+		add(w)
+		if i > 0 {
+			add(strings.Join(words[i:], "_"))
+		}
+		add(w + "s") // count -> counts, item -> items
+		add(strings.TrimSuffix(w, "s"))
+	}
+	for k := range kw {
+		add(k)
+	}
+	for _, a := range args {
+		if s, ok := a.(object.String); ok {
+			add(string(s))
+		}
+	}
+	return out
+}
+
+// describe returns a Fit for the object's description: own slots (the
+// relevant ones first, then data slots, then methods), each as its name,
+// kind and a folded value preview, then what it understands through its
+// parents, within the limit, ending with a line that says how many slots
+// were left out.
+func (v *objectView) describe(count func(string) int) func(int) (string, bool) {
+	own := slices.Clone(v.Own)
+	rank := func(s slotView) int {
+		switch {
+		case v.Relevant[s.Name]:
+			return 0
+		case isBehaviour(s.Value):
+			return 1
+		default:
+			return 3
+		}
+	}
+	slices.SortStableFunc(own, func(a, b slotView) int { return rank(a) - rank(b) })
+	// Entries: the slots in rank order, with the line of inherited
+	// behaviour after the relevant slots and the object's own methods.
+	type entry struct {
+		slot      slotView
+		inherited bool
+	}
+	entries := make([]entry, 0, len(own)+1)
+	placed := len(v.Inherited) == 0
+	for _, s := range own {
+		if !placed && rank(s) > 1 {
+			entries = append(entries, entry{inherited: true})
+			placed = true
+		}
+		entries = append(entries, entry{slot: s})
+	}
+	if !placed {
+		entries = append(entries, entry{inherited: true})
+	}
+	line := func(i int) string {
+		if entries[i].inherited {
+			return v.inheritedLine()
+		}
+		return "- " + slotLine(entries[i].slot) + "\n"
+	}
+	header := fmt.Sprintf("The object %d has %d slots of its own:\n", uint64(v.OID), len(v.Own))
+	more := func(n int) string { return fmt.Sprintf("- (%d more entries left out)\n", n) }
+	return fitLines(header, len(entries), line, more, count)
+}
+
+// inheritedLine lists the behaviour the object has through its parents.
+func (v *objectView) inheritedLine() string {
+	var names []string
+	for _, s := range v.Inherited {
+		names = append(names, signature(s))
+	}
+	return "- understood through its parents: " + bound(strings.Join(names, ", "), 1024) + "\n"
+}
+
+func isBehaviour(v object.Value) bool {
+	switch v.(type) {
+	case *object.Method, object.Primitive:
+		return true
+	}
+	return false
+}
+
+// slotLine renders one slot: name (kind): preview, or a method's
+// signature.
+func slotLine(s slotView) string {
+	switch x := s.Value.(type) {
+	case *object.Method:
+		by := ""
+		if x.Author != "" {
+			by = " by " + safeText(x.Author, 32)
+		}
+		return signature(s) + " (method" + by + ")"
+	case object.Primitive:
+		return signature(s) + " (primitive)"
+	}
+	return safeName(s.Name) + " (" + kindName(s.Value) + "): " + preview(s.Value, 96, 1)
+}
+
+// signature renders a behaviour slot as name(params).
+func signature(s slotView) string {
+	name := safeName(s.Name)
+	if m, ok := s.Value.(*object.Method); ok {
+		if p, ok := methodParams(m.Source); ok {
+			return name + "(" + safeText(p, 96) + ")"
+		}
+	}
+	return name + "()"
+}
+
+// methodParams returns the parameters after self of the first def line of
+// a method's source.
+func methodParams(src string) (string, bool) {
+	line, _, _ := strings.Cut(src, "\n")
+	open := strings.IndexByte(line, '(')
+	closing := strings.LastIndexByte(line, ')')
+	if !strings.HasPrefix(line, "def ") || open < 0 || closing < open {
+		return "", false
+	}
+	params := strings.TrimSpace(line[open+1 : closing])
+	params = strings.TrimSpace(strings.TrimPrefix(params, "self"))
+	params = strings.TrimSpace(strings.TrimPrefix(params, ","))
+	return params, true
+}
+
+func kindName(v object.Value) string {
+	switch x := v.(type) {
+	case nil:
+		return "none"
+	case object.Bool:
+		return "bool"
+	case object.Int:
+		return "int"
+	case object.Float:
+		return "float"
+	case object.String:
+		return "str"
+	case object.Bytes:
+		return "bytes"
+	case object.Ref:
+		return "reference"
+	case object.List:
+		return fmt.Sprintf("list of %d", len(x))
+	case object.Map:
+		return fmt.Sprintf("dict of %d", len(x))
+	case object.BlobRef:
+		return "blob"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// preview renders a value in at most about max bytes: strings cut and
+// quoted, lists and maps folded to their first items, nesting below depth
+// folded to its kind.
+func preview(v object.Value, max, depth int) string {
+	switch x := v.(type) {
+	case object.String:
+		if len(x) <= max {
+			return strconv.Quote(string(x))
+		}
+		return strconv.Quote(cutUTF8(string(x), max)) + fmt.Sprintf("... (%d bytes)", len(x))
+	case object.Bytes:
+		return fmt.Sprintf("<%d bytes>", len(x))
+	case object.Ref:
+		return fmt.Sprintf("<object %d>", uint64(x))
+	case object.BlobRef:
+		return "<blob>"
+	case object.List:
+		if depth <= 0 {
+			return fmt.Sprintf("[...%d items]", len(x))
+		}
+		var parts []string
+		used := 0
+		for i, e := range x {
+			if i == 3 || used > max {
+				parts = append(parts, fmt.Sprintf("...%d more", len(x)-i))
+				break
+			}
+			p := preview(e, max/3, depth-1)
+			used += len(p)
+			parts = append(parts, p)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case object.Map:
+		if depth <= 0 {
+			return fmt.Sprintf("{...%d keys}", len(x))
+		}
+		keys := sortedKeys(x)
+		var parts []string
+		used := 0
+		for i, k := range keys {
+			if i == 3 || used > max {
+				parts = append(parts, fmt.Sprintf("...%d more", len(keys)-i))
+				break
+			}
+			p := strconv.Quote(cutUTF8(k, max/4)) + ": " + preview(x[k], max/3, depth-1)
+			used += len(p)
+			parts = append(parts, p)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case *object.Method, object.Primitive:
+		return kindName(v)
+	}
+	return bound(object.Format(v), max)
+}
+
+// safeName renders a slot name for a prompt: a valid selector (or parent
+// slot) as is, anything else quoted and cut.
+func safeName(n string) string {
+	if len(n) <= 64 && (ValidSelector(n) || object.IsParentSlot(n) && ValidSelector(strings.TrimSuffix(n, "*"))) {
+		return n
+	}
+	return strconv.Quote(cutUTF8(n, 48))
+}
+
+// safeText keeps printable text on one line, cut to max bytes.
+func safeText(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r == utf8RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, s)
+	return cutUTF8(s, max)
+}
+
+const utf8RuneError = '\uFFFD'
+
+// cutUTF8 returns at most n bytes of s, cut at a character boundary.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
