@@ -192,7 +192,7 @@ func slotLine(s slotView) string {
 	case *object.Method:
 		by := ""
 		if x.Author != "" {
-			by = " by " + safeText(x.Author, 32)
+			by = " by " + printable(x.Author, 32)
 		}
 		return signature(s) + " (method" + by + ")"
 	case object.Primitive:
@@ -206,7 +206,7 @@ func signature(s slotView) string {
 	name := safeName(s.Name)
 	if m, ok := s.Value.(*object.Method); ok {
 		if p, ok := methodParams(m.Source); ok {
-			return name + "(" + safeText(p, 96) + ")"
+			return name + "(" + printable(p, 96) + ")"
 		}
 	}
 	return name + "()"
@@ -317,8 +317,8 @@ func safeName(n string) string {
 	return strconv.Quote(cutUTF8(n, 48))
 }
 
-// safeText keeps printable text on one line, cut to max bytes.
-func safeText(s string, max int) string {
+// printable keeps printable text on one line, cut to max bytes.
+func printable(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
 		if r == utf8RuneError || !unicode.IsPrint(r) {
 			return '?'

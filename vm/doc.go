@@ -29,8 +29,15 @@
 // state's name, to change how the system thinks)
 // and a transition repoints synthesis_state*. DECOMPOSING asks BRICK for a
 // JSON plan under [PlanGrammar]; DELEGATING asks the plan's facets;
-// SYNTHESIZING has ALFRED write the method under [MethodGrammar] and audits
-// it with the guardian, or has ROBIN weave a text answer; COMPLETE installs
+// SYNTHESIZING has ALFRED write the method under the grammar of its
+// [MethodSpec] (built for the mission: the target's slots and methods, the
+// message's arguments), audits it with the guardian and trial-runs it in
+// the sandbox on the message's arguments inside the cycle's transaction
+// (behind an object.Savepoint, so whatever it writes is discarded: the
+// unanswered message has no effect, its resend does). A refused attempt
+// goes back to ALFRED with its source and findings or trial error, up to
+// Options.MethodAttempts times ([MethodAttempt] in the cycle log). Or
+// SYNTHESIZING has ROBIN weave a text answer; COMPLETE installs
 // the method with its metadata (author, cycle, verdict, version); FAILED
 // dooms the transaction. Everything a cycle writes to the image commits in
 // one transaction or not at all. A conflicting commit reruns the cycle
@@ -43,6 +50,21 @@
 // with timings, each model call's prompt and output (bounded), audit
 // findings and the failure reason. Cycles a killed process left unfinished
 // are marked aborted at the next Open.
+//
+// # Prompts within the context
+//
+// Every prompt a cycle sends is assembled within its window: the model's
+// context minus the request's output bound minus the chat format and
+// system prompt, counted in the model's tokens when the Model is a
+// [TokenCounter] (one token per byte of Options.ContextSize otherwise). A
+// prompt is a list of parts: fixed ones (the instruction and covenant, the
+// selector and previewed arguments) that must fit, else the cycle fails at
+// once with a [ContextError] naming the context it needs, and foldable
+// ones that render within a limit in priority order: the object's
+// description (slot names and kinds, values folded, methods by signature,
+// the slots the message names first, a line saying how much was left
+// out), the facets' answers, catalog passages, earlier method attempts.
+// Each model call's prompt tokens and window are in the cycle log.
 //
 // # Model, personas and memory tiers
 //
@@ -86,8 +108,9 @@
 // The cycle log is persisted when a cycle is queued, starts, before each
 // model call and when it ends, so a crash keeps the trace up to the model
 // call it interrupted (the record is then marked aborted). MaterializeModel reads the
-// whole cache file to check its hash at each call. The method grammar is
-// deliberately narrow (read-only methods returning a string built from
-// self.repr(), self.oid(), self.slot_names(), the arguments and literals):
-// what a model writes under it can never fail the audit.
+// whole cache file to check its hash at each call. A method's trial run
+// uses the message's own arguments, so a method that works for them but
+// not for others is installed; objects have no per-slot change times, so
+// the object's description orders the slots the mission names first, then
+// its methods, then the rest by name.
 package vm

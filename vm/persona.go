@@ -266,7 +266,7 @@ func (r *cycleRun) view(ctx context.Context, tx *object.Tx) (*missionView, error
 		}
 	case MissionSelfAudit:
 		mv.Brief = fmt.Sprintf("Perform a %s audit of BAT OS (the orchestrator is object %d). Statistics from the cycle log: %s",
-			safeText(briefString(r.m.brief, "audit_type", "cognitive_efficiency"), 64), uint64(r.m.target), bound(briefString(r.m.brief, "statistics", "none"), 2048))
+			printable(briefString(r.m.brief, "audit_type", "cognitive_efficiency"), 64), uint64(r.m.target), bound(briefString(r.m.brief, "statistics", "none"), 2048))
 		query = "cognitive efficiency audit"
 	default:
 		text := briefString(r.m.brief, "text", object.Format(r.m.brief))

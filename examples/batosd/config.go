@@ -41,7 +41,6 @@ func defaultConfig() config {
 		Data:         "batos-data",
 		Endpoint:     "tcp://127.0.0.1:5555",
 		Threads:      runtime.NumCPU(),
-		ContextSize:  4096,
 		Sessions:     1,
 		Workers:      1,
 		Queue:        64,
@@ -102,7 +101,7 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&cfg.GPULayers, "gpu-layers", cfg.GPULayers, "layers to offload to the GPU (-1: all)")
 	fs.StringVar(&cfg.CUDALib, "cuda-lib", cfg.CUDALib, "absolute path of libggml-cuda.so to load (empty: $BATOS_GGML_BACKEND or CPU only)")
 	fs.IntVar(&cfg.Threads, "threads", cfg.Threads, "CPU threads for llama.cpp")
-	fs.IntVar(&cfg.ContextSize, "ctx-size", cfg.ContextSize, "context size in tokens of each llama.cpp session")
+	fs.IntVar(&cfg.ContextSize, "ctx-size", cfg.ContextSize, "context size in tokens of each llama.cpp session (0: 4096, or 8192 for the demo model, whose vocabulary spends a token per byte)")
 	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "llama.cpp sessions (concurrent generations)")
 	fs.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "cap on tokens per generation (0: the VM's own bounds)")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "cognitive cycles that run at once")

@@ -11,6 +11,14 @@ import (
 	"github.com/batos/batos/llama/gguf"
 )
 
+// Context sizes when -ctx-size is not given: the demo model's byte
+// vocabulary spends one token per byte, so its prompts take about four
+// times the tokens a Llama 3.1 prompt takes.
+const (
+	defaultContextSize = 4096
+	demoContextSize    = 8192
+)
+
 // demoPersonas get a generated LoRA adapter each in the demo setup.
 var demoPersonas = []string{"brick", "robin", "alfred", "babs"}
 

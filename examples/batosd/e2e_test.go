@@ -62,7 +62,7 @@ func freeEndpoint(t *testing.T) string {
 
 func startDaemon(t *testing.T, data, endpoint string, extra ...string) *daemon {
 	t.Helper()
-	args := append([]string{"-data", data, "-endpoint", endpoint, "-threads", "1", "-ctx-size", "2048"}, extra...)
+	args := append([]string{"-data", data, "-endpoint", endpoint, "-threads", "1"}, extra...)
 	d := &daemon{t: t, cmd: exec.Command(batosdBin, args...), endpoint: endpoint, done: make(chan struct{})}
 	d.cmd.Env = append(os.Environ(), "GGML_NO_BACKTRACE=1")
 	stderr, err := d.cmd.StderrPipe()

@@ -34,6 +34,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		if err != nil {
 			return fmt.Errorf("demo model: %w", err)
 		}
+		if cfg.ContextSize == 0 {
+			cfg.ContextSize = demoContextSize
+		}
+	}
+	if cfg.ContextSize == 0 {
+		cfg.ContextSize = defaultContextSize
 	}
 	adapters, err := findAdapters(adapterDir)
 	if err != nil {

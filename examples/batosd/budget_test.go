@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batos/batos/llama"
+	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm"
+)
+
+// windowChecker wraps the llama-backed model and checks, with the real
+// model's tokenizer, that no request the cycle sends overflows the
+// context: prompt tokens plus the output bound.
+type windowChecker struct {
+	*engineModel
+	t     *testing.T
+	mu    sync.Mutex
+	calls int
+	worst float64 // the largest (prompt + output bound) / context seen
+}
+
+func (w *windowChecker) Generate(ctx context.Context, g vm.Generation) (string, error) {
+	n, err := w.PromptTokens(g)
+	if err != nil {
+		w.t.Errorf("%s: counting tokens: %v", g.Persona, err)
+	}
+	c := w.ContextSize()
+	w.mu.Lock()
+	w.calls++
+	w.worst = max(w.worst, float64(n+g.MaxTokens)/float64(c))
+	w.mu.Unlock()
+	if n+g.MaxTokens > c {
+		w.t.Errorf("%s: prompt of %d tokens + output bound %d > context %d", g.Persona, n, g.MaxTokens, c)
+	}
+	return w.engineModel.Generate(ctx, g)
+}
+
+// An object with 5,000 slots and a 1 MiB string learns a method on the
+// demo model (real llama.cpp, its tokenizer, the method grammar), and no
+// prompt the cycle sends exceeds its window.
+func TestHugeObjectLearnsOnDemoModel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	path, _, err := ensureDemoModel(t.TempDir(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := llama.Open(ctx, path, llama.ModelOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	e, err := llama.NewEngine(m, llama.EngineOptions{Session: llama.SessionOptions{ContextSize: demoContextSize}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	model := &windowChecker{engineModel: &engineModel{e: e}, t: t}
+
+	store, err := object.Open(t.TempDir(), object.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	v, err := vm.Open(ctx, store, vm.Options{Model: model, Logger: log, CacheDir: t.TempDir(),
+		SandboxLimits: vm.SandboxLimits{MaxAllocBytes: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close(context.Background())
+	if err := v.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *object.Tx) error {
+		oid, err := tx.Resolve(vm.RootGenesis)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(oid)
+		if err != nil {
+			return err
+		}
+		for i := range 5000 {
+			o.Set(fmt.Sprintf("fact_%04d", i), object.Int(i))
+		}
+		o.Set("essay", object.String(strings.Repeat("All work and no play. ", 1<<20/22)))
+		return tx.Put(o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.Dispatch(ctx, vm.RootGenesis, "remember_color", []object.Value{object.String("red")}, nil)
+	if err != nil || !res.Mission {
+		t.Fatalf("dispatch = %+v, %v", res, err)
+	}
+	rec, err := v.WaitCycle(ctx, res.Cycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != vm.StatusComplete {
+		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
+	}
+	for _, s := range rec.Steps {
+		if s.PromptTokens > s.Window {
+			t.Errorf("%s: %d prompt tokens over the window %d", s.Persona, s.PromptTokens, s.Window)
+		}
+	}
+	if _, err := v.Dispatch(ctx, vm.RootGenesis, "remember_color", []object.Value{object.String("red")}, nil); err != nil {
+		t.Fatalf("the learned method fails: %v", err)
+	}
+	t.Logf("%d model calls, %d method attempts; the fullest request used %.0f%% of the context", model.calls, len(rec.Methods), 100*model.worst)
+}

@@ -1,0 +1,309 @@
+package vm_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm"
+	"github.com/batos/batos/vm/vmtest"
+)
+
+// realSandbox makes the VM run methods in the real sandbox, in process.
+func realSandbox(o *vm.Options) {
+	o.Runner = nil
+	o.SandboxLimits.MaxAllocBytes = -1
+}
+
+// alfredScript answers ALFRED's requests with the given sources in turn
+// (the last one repeats) and records the prompts it was sent.
+type alfredScript struct {
+	mu      sync.Mutex
+	sources []string
+	prompts []string
+}
+
+func (a *alfredScript) script(g vm.Generation) (string, error) {
+	if g.Persona != vm.PersonaCoder {
+		return "", nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.prompts = append(a.prompts, g.Messages[len(g.Messages)-1].Content)
+	i := min(len(a.prompts), len(a.sources)) - 1
+	return a.sources[i], nil
+}
+
+const incrementMethod = `def increment(self):
+    """Count one more."""
+    self.count = self.count + 1
+    self._p_changed = True
+    return self.count
+`
+
+func (e *env) send(t *testing.T, selector string, args ...object.Value) vm.Result {
+	t.Helper()
+	res, err := e.v.Dispatch(ctxT(t), vm.RootGenesis, selector, args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func (e *env) setSlot(t *testing.T, name string, val object.Value) {
+	t.Helper()
+	if err := e.v.SetSlot(ctxT(t), vm.RootGenesis, name, val); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) wait(t *testing.T, res vm.Result) *vm.CycleRecord {
+	t.Helper()
+	if !res.Mission {
+		t.Fatalf("want a mission, got %+v", res)
+	}
+	rec, err := e.v.WaitCycle(ctxT(t), res.Cycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// reopen closes the VM and the store and opens them again on the same
+// directory, as a restart of the daemon does.
+func (e *env) reopen(t *testing.T, model vm.Model, tweak func(*vm.Options)) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.v.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if e.store, err = object.Open(e.dir, object.Options{NoSync: true, Retries: 16}); err != nil {
+		t.Fatal(err)
+	}
+	opts := vm.Options{Model: model, Logger: slog.New(e.log), CacheDir: t.TempDir()}
+	tweak(&opts)
+	if e.v, err = vm.Open(ctx, e.store, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.v.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A counter selector installs a state-changing method; its trial run
+// changes nothing; each resend increments exactly once; the count
+// survives a restart.
+func TestLearnCounter(t *testing.T) {
+	a := &alfredScript{sources: []string{incrementMethod}}
+	model := &vmtest.Model{Script: a.script}
+	e := open(t, model, realSandbox)
+	e.setSlot(t, "count", object.Int(0))
+
+	rec := e.wait(t, e.send(t, "increment"))
+	if rec.Status != vm.StatusComplete || rec.Outcome != "method installed" {
+		t.Fatalf("cycle %s %q: %s", rec.Status, rec.Outcome, rec.Error)
+	}
+	if len(rec.Methods) != 1 || rec.Methods[0].Verdict != vm.VerdictPassed || rec.Methods[0].Trial != "1" {
+		t.Fatalf("attempts = %+v, want one passed whose trial returned 1", rec.Methods)
+	}
+	if got := e.slot(t, vm.RootGenesis, "count"); got != object.Int(0) {
+		t.Fatalf("after the cycle count = %v, want 0: the trial run must change nothing", got)
+	}
+	m, ok := e.slot(t, vm.RootGenesis, "increment").(*object.Method)
+	if !ok || m.Source != incrementMethod || m.Verdict != "passed" {
+		t.Fatalf("installed %#v", e.slot(t, vm.RootGenesis, "increment"))
+	}
+	for want := int64(1); want <= 3; want++ {
+		res := e.send(t, "increment")
+		if res.Mission || res.Value != object.Int(want) {
+			t.Fatalf("resend %d = %+v", want, res)
+		}
+	}
+	e.reopen(t, model, realSandbox)
+	if got := e.slot(t, vm.RootGenesis, "count"); got != object.Int(3) {
+		t.Fatalf("after restart count = %v, want 3", got)
+	}
+	if res := e.send(t, "increment"); res.Value != object.Int(4) {
+		t.Fatalf("after restart increment = %+v, want 4", res)
+	}
+}
+
+// A first attempt that breaks the covenant, and a second whose trial
+// run raises, are fed back to ALFRED with their findings; the third is
+// installed.
+func TestLearnRepairs(t *testing.T) {
+	noFlag := "def increment(self):\n    self.count = self.count + 1\n    return self.count\n"
+	raises := "def increment(self):\n    self.count = self.counter + 1\n    self._p_changed = True\n    return self.count\n"
+	a := &alfredScript{sources: []string{noFlag, raises, incrementMethod}}
+	e := open(t, &vmtest.Model{Script: a.script}, realSandbox)
+	e.setSlot(t, "count", object.Int(10))
+
+	rec := e.wait(t, e.send(t, "increment"))
+	if rec.Status != vm.StatusComplete {
+		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
+	}
+	var verdicts []string
+	for _, m := range rec.Methods {
+		verdicts = append(verdicts, m.Verdict)
+	}
+	if got := strings.Join(verdicts, ","); got != "rejected,trial failed,passed" {
+		t.Fatalf("verdicts %s", got)
+	}
+	if f := strings.Join(rec.Methods[0].Findings, " "); !strings.Contains(f, "covenant") {
+		t.Errorf("first attempt's findings %q lack the covenant", f)
+	}
+	if !strings.Contains(rec.Methods[1].Error, "counter") {
+		t.Errorf("second attempt's trial error %q does not name the missing slot", rec.Methods[1].Error)
+	}
+	if len(a.prompts) != 3 {
+		t.Fatalf("ALFRED asked %d times", len(a.prompts))
+	}
+	if p := a.prompts[1]; !strings.Contains(p, "Attempt 1 was refused") || !strings.Contains(p, "covenant") || !strings.Contains(p, noFlag) {
+		t.Errorf("the repair prompt lacks the refused attempt and its findings:\n%s", p)
+	}
+	if p := a.prompts[2]; !strings.Contains(p, "Attempt 2 was refused (trial failed)") || !strings.Contains(p, "counter") {
+		t.Errorf("the second repair prompt lacks the trial error:\n%s", p)
+	}
+	if got := e.slot(t, vm.RootGenesis, "count"); got != object.Int(10) {
+		t.Errorf("count = %v after the cycle, want 10 unchanged", got)
+	}
+	if res := e.send(t, "increment"); res.Value != object.Int(11) {
+		t.Errorf("resend = %+v", res)
+	}
+}
+
+// Three bad attempts end in FAILED with nothing changed.
+func TestLearnGivesUp(t *testing.T) {
+	bad := "def increment(self):\n    self.count += 1\n    return self.count\n"
+	a := &alfredScript{sources: []string{bad}}
+	e := open(t, &vmtest.Model{Script: a.script}, realSandbox)
+	e.setSlot(t, "count", object.Int(5))
+	rec := e.wait(t, e.send(t, "increment"))
+	if rec.Status != vm.StatusFailed || len(rec.Methods) != 3 || !strings.Contains(rec.Error, "3 method attempts refused") {
+		t.Fatalf("cycle %s with %d attempts: %s", rec.Status, len(rec.Methods), rec.Error)
+	}
+	if e.slot(t, vm.RootGenesis, "increment") != nil || e.slot(t, vm.RootGenesis, "count") != object.Int(5) {
+		t.Fatal("a failed cycle changed the object")
+	}
+}
+
+// An object with 5,000 slots and a 1 MiB string learns with a 4,096-token
+// context: the fake model refuses any request whose prompt and output
+// bound do not fit, as llama.cpp does.
+func TestHugeObjectLearns(t *testing.T) {
+	model := &vmtest.Model{Context: 4096}
+	e := open(t, model, nil)
+	err := e.store.Update(ctxT(t), func(tx *object.Tx) error {
+		oid, err := tx.Resolve(vm.RootGenesis)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(oid)
+		if err != nil {
+			return err
+		}
+		for i := range 5000 {
+			o.Set(fmt.Sprintf("fact_%04d", i), object.String(fmt.Sprintf("value number %d", i)))
+		}
+		o.Set("essay", object.String(strings.Repeat("All work and no play. ", 1<<20/22)))
+		o.Set("color", object.String("blue"))
+		return tx.Put(o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.v.Dispatch(ctxT(t), vm.RootGenesis, "display_color", []object.Value{object.String(strings.Repeat("x", 100000))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.wait(t, res)
+	if rec.Status != vm.StatusComplete {
+		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
+	}
+	for _, s := range rec.Steps {
+		if s.PromptTokens == 0 || s.PromptTokens > s.Window || s.Window+s.MaxTokens != 4096 {
+			t.Errorf("%s %s: prompt %d tokens, window %d, output %d", s.State, s.Persona, s.PromptTokens, s.Window, s.MaxTokens)
+		}
+	}
+	brick := model.Calls()[0].Messages[0].Content
+	if !strings.Contains(brick, `color (str): "blue"`) || !strings.Contains(brick, "more entries left out") {
+		t.Errorf("BRICK's prompt lacks the relevant slot or the left-out line:\n%s", brick)
+	}
+	if rec.ContextSize != 4096 {
+		t.Errorf("record context %d", rec.ContextSize)
+	}
+}
+
+// A plan with three facets whose answers fill their bound still reaches
+// COMPLETE with a 4,096-token context.
+func TestFullFacetsFit(t *testing.T) {
+	plan := `{"facets":[{"persona":"BABS","query":"one"},{"persona":"ROBIN","query":"two"},{"persona":"BRICK","query":"three"}]}`
+	model := &vmtest.Model{Context: 4096}
+	model.Script = func(g vm.Generation) (string, error) {
+		switch {
+		case g.JSONSchema != "":
+			return plan, nil
+		case g.Grammar == "" && g.Persona != vm.PersonaWeaver:
+			return strings.Repeat("word ", g.MaxTokens), nil // one token each
+		}
+		return "", nil
+	}
+	e := open(t, model, func(o *vm.Options) {})
+	for _, p := range []string{"BABS", "ROBIN", "BRICK"} {
+		e.setPersonaMaxTokens(t, p, 1500)
+	}
+	rec := e.learn(t, vm.RootGenesis, "display_yourself")
+	if rec.Status != vm.StatusComplete {
+		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
+	}
+	calls := model.Calls()
+	last := calls[len(calls)-1]
+	if p := last.Messages[0].Content; last.Persona != vm.PersonaCoder || !strings.Contains(p, "bytes left out]") || strings.Count(p, "word word") < 3 {
+		t.Errorf("ALFRED's prompt does not fold the facets' answers:\n%s", p)
+	}
+}
+
+func (e *env) setPersonaMaxTokens(t *testing.T, persona string, n int) {
+	t.Helper()
+	err := e.store.Update(ctxT(t), func(tx *object.Tx) error {
+		ps, err := tx.Resolve(vm.RootPersonas)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(ps)
+		if err != nil {
+			return err
+		}
+		p, err := tx.Get(object.OID(o.Slots[persona].(object.Ref)))
+		if err != nil {
+			return err
+		}
+		p.Set("max_tokens", object.Int(n))
+		return tx.Put(p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// When even the fixed parts do not fit, the cycle fails at once with an
+// error naming the context size needed, without calling the model.
+func TestTinyContextFailsClearly(t *testing.T) {
+	model := &vmtest.Model{Context: 200}
+	e := open(t, model, nil)
+	rec := e.learn(t, vm.RootGenesis, "display_yourself")
+	if rec.Status != vm.StatusFailed || !strings.Contains(rec.Error, "needs a context of at least") {
+		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
+	}
+	if n := len(model.Calls()); n != 0 {
+		t.Errorf("the model was called %d times", n)
+	}
+}
