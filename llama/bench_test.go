@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batos/batos/gbnf"
 	"github.com/batos/batos/llama/gguf"
 )
 
@@ -156,10 +157,15 @@ func BenchmarkDecodeGreedy(b *testing.B) {
 	benchDecode(b, Request{Prompt: "Once upon a time", MaxTokens: 64})
 }
 
-// BenchmarkDecodeMethodGrammar generates under MethodGrammar.
+// BenchmarkDecodeMethodGrammar generates under a small method grammar
+// built with package gbnf.
 func BenchmarkDecodeMethodGrammar(b *testing.B) {
-	benchDecode(b, Request{Prompt: "Once upon a time", MaxTokens: 64, Temperature: 0.8, Seed: 1,
-		Grammar: MethodGrammar("display_yourself", nil)})
+	g := gbnf.New()
+	g.Rule("root", gbnf.Seq{gbnf.Lit("def display_yourself(self):\n    return "), gbnf.Ref("term"),
+		gbnf.Rep{Node: gbnf.Seq{gbnf.Lit(" + "), gbnf.Ref("term")}, Min: 0, Max: 5}, gbnf.Lit("\n")})
+	g.Rule("term", gbnf.Alt{gbnf.Lit("self.repr()"), gbnf.Lit("str(self.oid())"),
+		gbnf.Seq{gbnf.Lit(`"`), gbnf.Rep{Node: gbnf.Class("abcdefghijklmnopqrstuvwxyz .,:!?"), Min: 0, Max: 48}, gbnf.Lit(`"`)}})
+	benchDecode(b, Request{Prompt: "Once upon a time", MaxTokens: 64, Temperature: 0.8, Seed: 1, Grammar: g.String()})
 }
 
 // BenchmarkDecodeJSONGrammar generates under a JSON-schema grammar.

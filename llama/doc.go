@@ -18,8 +18,9 @@
 //     advanced together by GenerateBatch (DELEGATING's facets in one batch).
 //     Session.DecodeBare is a bare decode loop, the yardstick for this
 //     package's own per-token overhead.
-//   - Grammars: MethodGrammar (one bounded Starlark method that keeps the
-//     Persistence Covenant), SchemaToGrammar, Model.CheckGrammar.
+//   - Grammars: Request.Grammar takes GBNF text (the module builds it
+//     with package gbnf), SchemaToGrammar converts a JSON schema,
+//     Model.CheckGrammar checks a grammar parses.
 //   - Devices, LoadBackend: ggml devices and loading a GPU backend library
 //     (libggml-cuda.so) by absolute path.
 //

@@ -8,12 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/batos/batos/gbnf"
 	"github.com/batos/batos/llama"
 	"github.com/batos/batos/llama/gguf"
 )
 
 // Example generates a tiny random model, loads it, and makes it write a
-// method under MethodGrammar.
+// method under a grammar built with package gbnf.
 func Example() {
 	dir, err := os.MkdirTemp("", "llama-example-")
 	if err != nil {
@@ -37,12 +38,17 @@ func Example() {
 	}
 	defer s.Close()
 
+	g := gbnf.New()
+	g.Rule("root", gbnf.Seq{gbnf.Lit("def display_yourself(self):\n    return "), gbnf.Ref("term"),
+		gbnf.Rep{Node: gbnf.Seq{gbnf.Lit(" + "), gbnf.Ref("term")}, Min: 0, Max: 3}, gbnf.Lit("\n")})
+	g.Rule("term", gbnf.Alt{gbnf.Lit("self.repr()"),
+		gbnf.Seq{gbnf.Lit(`"`), gbnf.Rep{Node: gbnf.Class("abcdefghijklmnopqrstuvwxyz ."), Min: 0, Max: 24}, gbnf.Lit(`"`)}})
 	resp, err := s.Generate(ctx, llama.Request{
 		Messages: []llama.Message{
 			{Role: "system", Content: "You are ALFRED. Write Starlark."},
 			{Role: "user", Content: "Teach this object to display itself."},
 		},
-		Grammar:     llama.MethodGrammar("display_yourself", nil),
+		Grammar:     g.String(),
 		MaxTokens:   1000,
 		Temperature: 0.8,
 		Seed:        1,

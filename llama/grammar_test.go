@@ -4,36 +4,61 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/batos/batos/gbnf"
 	"github.com/batos/batos/llama"
 )
 
-// methodRE is MethodGrammar("display_yourself", nil) as a regular
-// expression.
-var methodRE = func() *regexp.Regexp {
-	term := `(?:"[a-zA-Z0-9 .,:!?_-]{0,24}"|0|[1-9][0-9]{0,3}|self\.[a-z][a-z0-9_]{0,11})`
-	expr := term + `(?: \+ ` + term + `){0,2}`
-	set := `    self\.[a-z][a-z0-9_]{0,11} = ` + expr + `\n`
-	ret := `    return ` + expr + `\n`
-	return regexp.MustCompile(`^def display_yourself\(self\):\n(?:` + ret + `|(?:` + set + `){1,4}    self\._p_changed = True\n(?:` + ret + `)?)$`)
-}()
+// methodGrammar is a grammar for one Starlark method that keeps the
+// Persistence Covenant, built with package gbnf (the module's one grammar
+// language):
+//
+//	def <selector>(self[, params...]):
+//	    self.<attr> = <expr>        (1 to 4 state changes, then)
+//	    self._p_changed = True      (the Persistence Covenant)
+//	    return <expr>               (optional)
+//
+// or a single return. An expression is up to three terms joined by " + ".
+func methodGrammar(selector string, params []string) *gbnf.Grammar {
+	header := "def " + selector + "(self"
+	for _, p := range params {
+		header += ", " + p
+	}
+	header += "):\n"
+	g := gbnf.New()
+	g.Rule("root", gbnf.Seq{gbnf.Lit(header), gbnf.Ref("body")})
+	g.Rule("body", gbnf.Alt{gbnf.Ref("ret"), gbnf.Ref("mutate")})
+	g.Rule("mutate", gbnf.Seq{gbnf.Rep{Node: gbnf.Ref("set"), Min: 1, Max: 4}, gbnf.Lit("    self._p_changed = True\n"), gbnf.Opt(gbnf.Ref("ret"))})
+	g.Rule("set", gbnf.Seq{gbnf.Lit("    self."), gbnf.Ref("attr"), gbnf.Lit(" = "), gbnf.Ref("expr"), gbnf.Lit("\n")})
+	g.Rule("ret", gbnf.Seq{gbnf.Lit("    return "), gbnf.Ref("expr"), gbnf.Lit("\n")})
+	g.Rule("expr", gbnf.Seq{gbnf.Ref("term"), gbnf.Rep{Node: gbnf.Seq{gbnf.Lit(" + "), gbnf.Ref("term")}, Min: 0, Max: 2}})
+	term := gbnf.Alt{gbnf.Ref("str"), gbnf.Ref("num"), gbnf.Seq{gbnf.Lit("self."), gbnf.Ref("attr")}}
+	for _, p := range params {
+		term = append(term, gbnf.Lit(p))
+	}
+	g.Rule("term", term)
+	g.Rule("str", gbnf.Seq{gbnf.Lit(`"`), gbnf.Rep{Node: gbnf.Class("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:!?_-"), Min: 0, Max: 24}, gbnf.Lit(`"`)})
+	g.Rule("num", gbnf.Alt{gbnf.Lit("0"), gbnf.Seq{gbnf.Class("123456789"), gbnf.Rep{Node: gbnf.Class("0123456789"), Min: 0, Max: 3}}})
+	g.Rule("attr", gbnf.Seq{gbnf.Class("abcdefghijklmnopqrstuvwxyz"), gbnf.Rep{Node: gbnf.Class("abcdefghijklmnopqrstuvwxyz0123456789_"), Min: 0, Max: 11}})
+	return g
+}
 
 func TestMethodGrammar(t *testing.T) {
 	m := openTiny(t)
 	s := newSession(t, m)
-	g := llama.MethodGrammar("display_yourself", nil)
+	mg := methodGrammar("display_yourself", nil)
+	g := mg.String()
 	if err := m.CheckGrammar(g); err != nil {
-		t.Fatalf("MethodGrammar does not parse: %v\n%s", err, g)
+		t.Fatalf("the method grammar does not parse: %v\n%s", err, g)
 	}
 	mutating := 0
 	for seed := range uint32(6) {
 		resp, err := s.Generate(context.Background(), llama.Request{
 			Messages:    []llama.Message{{Role: "user", Content: "Teach the object to display itself."}},
 			Grammar:     g,
-			MaxTokens:   2 * (llama.MethodGrammarMaxBytes + 40),
+			MaxTokens:   2 * mg.MaxLen(),
 			Temperature: 1,
 			Seed:        seed,
 		})
@@ -43,12 +68,11 @@ func TestMethodGrammar(t *testing.T) {
 		if resp.Finish != llama.FinishEOG {
 			t.Errorf("seed %d: finish %s after %d tokens", seed, resp.Finish, resp.Usage.GeneratedTokens)
 		}
-		if !strings.HasPrefix(resp.Text, "def display_yourself(self):\n") || !methodRE.MatchString(resp.Text) {
+		if !strings.HasPrefix(resp.Text, "def display_yourself(self):\n") || !mg.Match(resp.Text) {
 			t.Errorf("seed %d: output does not match the grammar:\n%s", seed, resp.Text)
 		}
-		body := len(resp.Text) - len("def display_yourself(self):\n")
-		if body > llama.MethodGrammarMaxBytes {
-			t.Errorf("seed %d: body %d bytes > bound %d", seed, body, llama.MethodGrammarMaxBytes)
+		if len(resp.Text) > mg.MaxLen() {
+			t.Errorf("seed %d: %d bytes > bound %d", seed, len(resp.Text), mg.MaxLen())
 		}
 		if strings.Contains(resp.Text, "_p_changed") {
 			if mutating == 0 {
@@ -62,7 +86,7 @@ func TestMethodGrammar(t *testing.T) {
 
 func TestMethodGrammarParams(t *testing.T) {
 	m := openTiny(t)
-	g := llama.MethodGrammar("greet", []string{"name", "times"})
+	g := methodGrammar("greet", []string{"name", "times"}).String()
 	if err := m.CheckGrammar(g); err != nil {
 		t.Fatalf("%v\n%s", err, g)
 	}

@@ -105,8 +105,12 @@ func (r *cycleRun) writeMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 	}
 	gs := genSpec{}
 	if !r.v.opts.NoMethodGrammar {
-		// TODO(lead): NewMethodSpec once the new grammar lands.
-		gs.Grammar, gs.MaxTokens = MethodGrammar(mv.Selector, mv.Params...), MethodMaxTokens(mv.Selector, mv.Params...)
+		spec, err := NewMethodSpec(tx, r.m.target, mv.Selector, mv.Params, mv.Args)
+		if err != nil {
+			return "", err
+		}
+		g := spec.grammar() // built once: it is tens of kilobytes of GBNF
+		gs.Grammar, gs.MaxTokens = g.String(), g.MaxLen()
 	}
 	var attempts []MethodAttempt
 	var lastErr error

@@ -26,7 +26,7 @@ type Generation struct {
 	// rule "root", one rule per line, bounded {m,n} repetitions, no
 	// unbounded ones) the output must match; pass it to the sampler as is.
 	// It takes precedence over JSONSchema. The VM passes PlanGrammar when
-	// it asks BRICK for a plan and MethodGrammar when it asks ALFRED for a
+	// it asks BRICK for a plan and a MethodSpec grammar when it asks ALFRED for a
 	// method; MaxTokens is then at least the longest string the grammar
 	// admits (one token is at least one byte), so a constrained output is
 	// never cut short. Facet answers and ROBIN's text have no grammar.

@@ -131,7 +131,9 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []part, sp
 	// A rerun after a conflict replays the first attempt's answers step by
 	// step, even though the prompts may now describe a changed image: the
 	// thought is kept, and the audit and install run again on the new state.
-	key := fmt.Sprintf("%s\x00%s\x00%s\x00%s", state, spec.Tag, p.Name, spec.Grammar)
+	// (The method grammar is built from the target's slots, so it may
+	// differ on the rerun; the replayed method is audited and tried again.)
+	key := fmt.Sprintf("%s\x00%s\x00%s", state, spec.Tag, p.Name)
 	r.mu.Lock()
 	out, cached := r.memo[key]
 	r.mu.Unlock()

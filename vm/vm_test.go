@@ -160,7 +160,7 @@ func TestMissionWithArguments(t *testing.T) {
 		t.Errorf("source = %q", m.Source)
 	}
 	calls := e.model.Calls()
-	if g := calls[len(calls)-1]; !strings.Contains(g.Grammar, `"str(tone)"`) || g.MaxTokens < vm.MethodMaxTokens("greet", "arg0", "tone") {
+	if g := calls[len(calls)-1]; !strings.Contains(g.Grammar, `"def greet(self, arg0, tone):\n"`) || !strings.Contains(g.Grammar, `"tone"`) || g.MaxTokens < len(m.Source) {
 		t.Errorf("ALFRED's grammar %q, max tokens %d", g.Grammar, g.MaxTokens)
 	}
 }
