@@ -127,6 +127,7 @@ func (r *cycleRun) writeMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 		r.rec.Methods = append(r.rec.Methods, boundAttempt(a, r.v.opts.TraceLimit))
 		r.mu.Unlock()
 		if lastErr == nil {
+			r.attempts = attempts
 			r.addLine("[Guardian] Code audit passed. Adheres to the Persistence Covenant.")
 			if a.Trial != "" || a.Error == "" {
 				r.addLine("[Orchestrator] Trial run on the message's arguments passed (attempt %d); its writes were discarded.", n)
@@ -198,4 +199,22 @@ func boundAttempt(a MethodAttempt, lim int) MethodAttempt {
 	a.Source = bound(a.Source, lim)
 	a.Error = bound(a.Error, 1024)
 	return a
+}
+
+// attemptNotes summarizes a cycle's method attempts for the installed
+// method's Findings (shown by inspect): the refused ones with their
+// reasons, then the trial of the one installed.
+func attemptNotes(attempts []MethodAttempt) []string {
+	var out []string
+	for _, a := range attempts {
+		switch a.Verdict {
+		case VerdictPassed:
+			out = append(out, fmt.Sprintf("attempt %d passed the audit; trial run returned %s", a.Attempt, bound(a.Trial, 200)))
+		case VerdictRejected:
+			out = append(out, fmt.Sprintf("attempt %d rejected: %s", a.Attempt, bound(strings.Join(a.Findings, "; "), 400)))
+		default:
+			out = append(out, fmt.Sprintf("attempt %d %s: %s", a.Attempt, a.Verdict, bound(a.Error, 400)))
+		}
+	}
+	return out
 }

@@ -28,7 +28,8 @@ type cycleRun struct {
 	plan     Plan
 	partials []facetAnswer
 	artifact string
-	kind     string // artifactMethod or artifactText
+	kind     string          // artifactMethod or artifactText
+	attempts []MethodAttempt // ALFRED's, when the method passed
 	failure  error
 	step     int
 }
@@ -104,7 +105,7 @@ func (r *cycleRun) beginAttempt() {
 	r.tok = r.v.counter()
 	r.rec.ContextSize = r.tok.ContextSize()
 	r.mu.Unlock()
-	r.plan, r.partials, r.artifact, r.kind, r.failure, r.step, r.mv = Plan{}, nil, "", "", nil, 0, nil
+	r.plan, r.partials, r.artifact, r.kind, r.failure, r.step, r.mv, r.attempts = Plan{}, nil, "", "", nil, 0, nil, nil
 	if attempt > 1 {
 		r.addLine("[Orchestrator] Commit conflict; re-running cycle %d (attempt %d).", r.m.id, attempt)
 	}

@@ -375,8 +375,8 @@ func (b *mbuilder) init() {
 	}
 	for _, m := range slices.Sorted(maps.Keys(s.Methods)) {
 		n := s.Methods[m]
-		if m == s.Selector || n < 0 || n > 3 {
-			continue
+		if m == s.Selector || n < 0 || n > 3 || m == PrimClone && s.Change == ChangeNever {
+			continue // a read-only method makes no objects either
 		}
 		ok := true
 		for _, part := range strings.Split(m, ".") {

@@ -236,6 +236,7 @@ func psmComplete(ctx context.Context, c *Call) (object.Value, error) {
 			Author:   PersonaCoder,
 			Cycle:    r.m.id,
 			Verdict:  "passed",
+			Findings: attemptNotes(r.attempts),
 			Created:  r.v.opts.Now(),
 			Version:  1,
 		})
