@@ -3,6 +3,7 @@ package guardian
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -79,6 +80,7 @@ func (c *checker) run(source string) {
 		} else {
 			c.add(start, RuleSyntax, "%v", err)
 		}
+		c.pythonisms(source)
 		return
 	}
 	// Structural limits first: the rest of the audit recurses over the
@@ -338,4 +340,38 @@ func unparen(e syntax.Expr) syntax.Expr {
 func stmtPos(s syntax.Stmt) syntax.Position {
 	start, _ := s.Span()
 	return start
+}
+
+// pythonForms are Python constructs a model trained on Python writes in a
+// Starlark method, with what to write instead. They make the parser fail
+// with a message about tokens; the finding says what to change.
+var pythonForms = []struct {
+	re  *regexp.Regexp
+	msg string
+}{
+	{regexp.MustCompile(`(^|[\s(,=\[{+:])[fF][rR]?["']`), "f-strings are not Starlark: build the string with + and str(), or \"%s\" % value"},
+	{regexp.MustCompile(`^\s*(try|except|finally)\b.*:`), "try/except is not Starlark: test the condition with if instead"},
+	{regexp.MustCompile(`^\s*while\b`), "while loops are not allowed: loop with for over a list or range(n)"},
+	{regexp.MustCompile(`^\s*class\s`), "classes are not Starlark: write one def NAME(self, ...) method"},
+	{regexp.MustCompile(`^\s*(import|from)\s`), "import is not Starlark: methods use only builtins and self"},
+	{regexp.MustCompile(`^\s*with\s`), "with statements are not Starlark"},
+	{regexp.MustCompile(`^\s*(global|nonlocal)\s`), "global and nonlocal are not Starlark: keep state in self.<slot>"},
+	{regexp.MustCompile(`^\s*(raise|assert)\b`), "raise and assert are not Starlark: call fail(\"message\") instead"},
+	{regexp.MustCompile(`^\s*del\s`), "del is not Starlark: assign None or use .pop(key)"},
+	{regexp.MustCompile(`^\s*@`), "decorators are not Starlark"},
+}
+
+// pythonisms adds a python finding for each line with a Python form, so a
+// model asked to repair its method knows what to change.
+func (c *checker) pythonisms(source string) {
+	for i, line := range strings.Split(source, "\n") {
+		if i >= c.p.MaxStatements {
+			return
+		}
+		for _, f := range pythonForms {
+			if loc := f.re.FindStringIndex(line); loc != nil {
+				c.add(syntax.MakePosition(c.file, int32(i+1), int32(loc[0]+1)), RulePython, "%s", f.msg)
+			}
+		}
+	}
 }

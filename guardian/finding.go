@@ -18,11 +18,12 @@ const (
 	RuleLoad          = "load"           // a load statement
 	RuleAliasSelf     = "alias-self"     // self used other than as self.attr
 	RuleBuiltin       = "builtin"        // a predeclared name outside the allowlist
+	RulePython        = "python"         // a Python form Starlark lacks (f-string, try, while, class, import, with, ...), reported beside a syntax finding
 )
 
 // Rules lists every rule identifier.
 var Rules = []string{RuleSyntax, RuleShape, RuleSize, RuleNesting, RuleCovenant,
-	RuleForbiddenAttr, RuleLoad, RuleAliasSelf, RuleBuiltin}
+	RuleForbiddenAttr, RuleLoad, RuleAliasSelf, RuleBuiltin, RulePython}
 
 // A Finding is one broken rule at one position of the audited source.
 type Finding struct {

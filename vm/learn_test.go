@@ -307,3 +307,33 @@ func TestTinyContextFailsClearly(t *testing.T) {
 		t.Errorf("the model was called %d times", n)
 	}
 }
+
+// Without the method grammar (a strong model), ALFRED's chatty output is
+// cleaned of prose and fences, a Python-ism comes back as a finding it
+// can act on, and the repaired method is installed.
+func TestNoMethodGrammar(t *testing.T) {
+	pythonic := "Sure! Here is the method:\n```python\ndef increment(self):\n    self.count += 1\n    self._p_changed = True\n    return f\"count {self.count}\"\n```\nHope this helps."
+	fixed := "```\n" + incrementMethod + "```\nThe method increments the counter."
+	a := &alfredScript{sources: []string{pythonic, fixed}}
+	model := &vmtest.Model{Script: a.script}
+	e := open(t, model, func(o *vm.Options) { realSandbox(o); o.NoMethodGrammar = true })
+	e.setSlot(t, "count", object.Int(0))
+	rec := e.wait(t, e.send(t, "increment"))
+	if rec.Status != vm.StatusComplete || len(rec.Methods) != 2 {
+		t.Fatalf("cycle %s after %d attempts: %s", rec.Status, len(rec.Methods), rec.Error)
+	}
+	if f := strings.Join(rec.Methods[0].Findings, " "); !strings.Contains(f, "syntax") {
+		t.Errorf("the f-string came back as %q", f)
+	}
+	if src := rec.Methods[0].Source; strings.Contains(src, "Sure") || strings.Contains(src, "```") || strings.Contains(src, "Hope") {
+		t.Errorf("prose left in the source:\n%s", src)
+	}
+	for _, g := range model.Calls() {
+		if g.Persona == vm.PersonaCoder && g.Grammar != "" {
+			t.Fatal("ALFRED got a grammar")
+		}
+	}
+	if m, _ := e.slot(t, vm.RootGenesis, "increment").(*object.Method); m == nil || m.Source != incrementMethod {
+		t.Fatalf("installed %v", m)
+	}
+}

@@ -79,6 +79,65 @@ func SelectorChange(selector string) Change {
 // and the number of arguments they take.
 var knownArity = map[string]int{PrimRepr: 0, PrimDisplay: 0, PrimOID: 0, PrimSlotNames: 0, PrimClone: 0}
 
+// The grammar grows with every slot and method it may name (a 5,000-slot
+// object gave a 19 MB grammar that llama.cpp samples at a crawl), so
+// NewMethodSpec keeps the slots the mission names first, then the others
+// by name, up to maxGrammarSlots; and up to maxGrammarMethods methods.
+// The prompt lists the object in the same order.
+const (
+	maxGrammarSlots   = 12
+	maxGrammarMethods = 24
+)
+
+// keepSlots returns at most n of slots: the usable names in relevant
+// first, then the other usable names in order.
+func keepSlots(slots map[string]object.Value, relevant map[string]bool, n int) map[string]object.Value {
+	var names []string
+	for name := range slots {
+		if usableName(name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) <= n {
+		return slots
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if ra, rb := relevant[a], relevant[b]; ra != rb {
+			if ra {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	out := make(map[string]object.Value, n)
+	for _, name := range names[:n] {
+		out[name] = slots[name]
+	}
+	return out
+}
+
+// keepMethods returns at most n methods: the builtin primitives, then the
+// others by name.
+func keepMethods(methods map[string]int, n int) map[string]int {
+	if len(methods) <= n {
+		return methods
+	}
+	out := map[string]int{}
+	for name := range knownArity {
+		if a, ok := methods[name]; ok {
+			out[name] = a
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(methods)) {
+		if len(out) >= n {
+			break
+		}
+		out[name] = methods[name]
+	}
+	return out
+}
+
 // maxRefMethods bounds the "slot.name" entries NewMethodSpec reads per
 // reference slot.
 const maxRefMethods = 16
@@ -99,6 +158,8 @@ func NewMethodSpec(tx *object.Tx, target object.OID, selector string, params []s
 	if err := collect(tx, target, s.Slots, s.Methods); err != nil {
 		return MethodSpec{}, err
 	}
+	s.Slots = keepSlots(s.Slots, relevantNames(selector, object.List(args), nil), maxGrammarSlots)
+	s.Methods = keepMethods(s.Methods, maxGrammarMethods)
 	for _, name := range slices.Sorted(maps.Keys(s.Slots)) {
 		ref, ok := s.Slots[name].(object.Ref)
 		if !ok || !usableName(name) {

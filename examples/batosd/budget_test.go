@@ -109,12 +109,16 @@ func TestHugeObjectLearnsOnDemoModel(t *testing.T) {
 		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
 	}
 	for _, s := range rec.Steps {
+		t.Logf("%s %s: %d prompt tokens of %d, output <= %d, %v", s.State, s.Persona, s.PromptTokens, s.Window, s.MaxTokens, s.Duration)
 		if s.PromptTokens > s.Window {
 			t.Errorf("%s: %d prompt tokens over the window %d", s.Persona, s.PromptTokens, s.Window)
 		}
 	}
 	if _, err := v.Dispatch(ctx, vm.RootGenesis, "remember_color", []object.Value{object.String("red")}, nil); err != nil {
 		t.Fatalf("the learned method fails: %v", err)
+	}
+	for _, a := range rec.Methods {
+		t.Logf("attempt %d (%d bytes): %s %s %s", a.Attempt, len(a.Source), a.Verdict, a.Error, strings.Join(a.Findings, "; "))
 	}
 	t.Logf("%d model calls, %d method attempts; the fullest request used %.0f%% of the context", model.calls, len(rec.Methods), 100*model.worst)
 }

@@ -34,6 +34,10 @@ type config struct {
 	LogLevel     string        `json:"log-level"`
 	LogFormat    string        `json:"log-format"`
 	ModelDelay   time.Duration `json:"model-delay"`
+	// NoMethodGrammar and MethodAttempts configure how ALFRED writes
+	// methods (vm.Options).
+	NoMethodGrammar bool `json:"no-method-grammar"`
+	MethodAttempts  int  `json:"method-attempts"`
 }
 
 func defaultConfig() config {
@@ -114,6 +118,8 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.DurationVar(&cfg.ModelDelay, "model-delay", cfg.ModelDelay, "testing aid: wait this long before each generation")
+	fs.BoolVar(&cfg.NoMethodGrammar, "no-method-grammar", cfg.NoMethodGrammar, "let a strong model write methods without the method grammar (still cleaned, audited, trial-run and repaired)")
+	fs.IntVar(&cfg.MethodAttempts, "method-attempts", cfg.MethodAttempts, "methods ALFRED may write per cycle before it fails (0: 3)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -65,6 +65,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		ModelFile:    modelFile,
 		Adapters:     adapters,
 		Progress:     progressLogger(log),
+
+		NoMethodGrammar: cfg.NoMethodGrammar,
+		MethodAttempts:  cfg.MethodAttempts,
 	})
 	if err != nil {
 		return err
