@@ -79,6 +79,8 @@ type Step struct {
 	PromptTokens int `json:"prompt_tokens,omitempty"`
 	Window       int `json:"window,omitempty"`
 	MaxTokens    int `json:"max_tokens,omitempty"`
+	// Budget is the time spent assembling the prompt within its window.
+	Budget time.Duration `json:"budget,omitempty"`
 }
 
 // Done reports whether the cycle has ended.

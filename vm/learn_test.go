@@ -2,7 +2,6 @@ package vm_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -201,22 +200,9 @@ func TestLearnGivesUp(t *testing.T) {
 func TestHugeObjectLearns(t *testing.T) {
 	model := &vmtest.Model{Context: 4096}
 	e := open(t, model, nil)
-	err := e.store.Update(ctxT(t), func(tx *object.Tx) error {
-		oid, err := tx.Resolve(vm.RootGenesis)
-		if err != nil {
-			return err
-		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
-		for i := range 5000 {
-			o.Set(fmt.Sprintf("fact_%04d", i), object.String(fmt.Sprintf("value number %d", i)))
-		}
-		o.Set("essay", object.String(strings.Repeat("All work and no play. ", 1<<20/22)))
-		o.Set("color", object.String("blue"))
-		return tx.Put(o)
-	})
+	slots := vmtest.HugeSlots("fact", 5000, 1<<20)
+	slots["color"] = object.String("blue")
+	err := vmtest.SetSlots(ctxT(t), e.store, vm.RootGenesis, slots)
 	if err != nil {
 		t.Fatal(err)
 	}

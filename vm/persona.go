@@ -121,7 +121,9 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []part, sp
 		Temperature: float32(p.Temperature),
 		Seed:        int64(r.m.id)<<8 | int64(step&0xff),
 	}
+	t0 := time.Now()
 	prompt, tokens, window, err := r.fit(&g, parts, spec.Grammar != "" || spec.JSONSchema != "")
+	budget := time.Since(t0)
 	if err != nil {
 		r.mu.Lock()
 		r.rec.Steps = append(r.rec.Steps, Step{State: state, Persona: p.Name, Adapter: p.Adapter, Error: errString(err), MaxTokens: g.MaxTokens})
@@ -151,7 +153,7 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []part, sp
 		State: state, Persona: p.Name, Adapter: p.Adapter,
 		Prompt: bound(prompt, lim), Output: bound(out, lim), Error: errString(err),
 		Duration:     time.Since(start),
-		PromptTokens: tokens, Window: window, MaxTokens: g.MaxTokens,
+		PromptTokens: tokens, Window: window, MaxTokens: g.MaxTokens, Budget: budget,
 	})
 	r.mu.Unlock()
 	if err != nil {

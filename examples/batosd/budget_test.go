@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/batos/batos/llama"
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
+	"github.com/batos/batos/vm/vmtest"
 )
 
 // windowChecker wraps the llama-backed model and checks, with the real
@@ -79,21 +79,7 @@ func TestHugeObjectLearnsOnDemoModel(t *testing.T) {
 	if err := v.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = store.Update(ctx, func(tx *object.Tx) error {
-		oid, err := tx.Resolve(vm.RootGenesis)
-		if err != nil {
-			return err
-		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
-		for i := range 5000 {
-			o.Set(fmt.Sprintf("fact_%04d", i), object.Int(i))
-		}
-		o.Set("essay", object.String(strings.Repeat("All work and no play. ", 1<<20/22)))
-		return tx.Put(o)
-	})
+	err = vmtest.SetSlots(ctx, store, vm.RootGenesis, vmtest.HugeSlots("fact", 5000, 1<<20))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,7 +244,8 @@ func cycleInfo(r *vm.CycleRecord, full bool) wire.CycleInfo {
 		for _, s := range r.Steps {
 			steps = append(steps, wire.Map{"state": s.State, "persona": s.Persona, "adapter": s.Adapter,
 				"prompt": s.Prompt, "output": s.Output, "error": s.Error, "duration_ms": s.Duration.Milliseconds(),
-				"prompt_tokens": int64(s.PromptTokens), "window": int64(s.Window), "max_tokens": int64(s.MaxTokens)})
+				"prompt_tokens": int64(s.PromptTokens), "window": int64(s.Window), "max_tokens": int64(s.MaxTokens),
+				"budget_us": s.Budget.Microseconds()})
 		}
 		methods := wire.List{}
 		for _, a := range r.Methods {

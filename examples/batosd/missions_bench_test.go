@@ -82,6 +82,7 @@ func BenchmarkMissions(b *testing.B) {
 			complete  int
 			durations []time.Duration
 			attempts  []int
+			budgets   []time.Duration
 			failures  = map[string]int{}
 			bySize    = map[int][2]int{} // size bucket -> complete, total
 		)
@@ -104,6 +105,7 @@ func BenchmarkMissions(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			budgets = append(budgets, budgetTimes(rec)...)
 			bucket := size * 5 / (*benchSlots + 1)
 			c := bySize[bucket]
 			c[1]++
@@ -137,6 +139,10 @@ func BenchmarkMissions(b *testing.B) {
 		}
 		if len(attempts) > 0 {
 			fmt.Fprintf(&sb, "  method attempts per completed cycle: %v\n", attempts)
+		}
+		if slices.Sort(budgets); len(budgets) > 0 {
+			fmt.Fprintf(&sb, "  prompt budgeting: median %v, p90 %v, max %v over %d prompts\n",
+				budgets[len(budgets)/2], budgets[len(budgets)*9/10], budgets[len(budgets)-1], len(budgets))
 		}
 		b.Log(sb.String())
 	}

@@ -231,3 +231,36 @@ func Open(t testing.TB, opts vm.Options) (*vm.VM, *object.Store) {
 	})
 	return v, store
 }
+
+// SetSlots sets slots on the object target (a root name or an OID) in one
+// transaction of store: how tests grow an object to thousands of slots
+// without a message per slot.
+func SetSlots(ctx context.Context, store *object.Store, target string, slots map[string]object.Value) error {
+	return store.Update(ctx, func(tx *object.Tx) error {
+		oid, err := tx.Resolve(target)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(oid)
+		if err != nil {
+			return err
+		}
+		for k, v := range slots {
+			o.Set(k, v)
+		}
+		return tx.Put(o)
+	})
+}
+
+// HugeSlots returns n numbered slots named prefix_NNNN and, when essay is
+// above 0, an "essay" string slot of about that many bytes.
+func HugeSlots(prefix string, n, essay int) map[string]object.Value {
+	out := make(map[string]object.Value, n+1)
+	for i := range n {
+		out[fmt.Sprintf("%s_%04d", prefix, i)] = object.String(fmt.Sprintf("value number %d", i))
+	}
+	if essay > 0 {
+		out["essay"] = object.String(strings.Repeat("All work and no play. ", essay/22))
+	}
+	return out
+}
