@@ -84,9 +84,12 @@ def add_note(self, arg0):
 				Suffix: "\n",
 			})
 		}
+		// On a retry the refused attempts come first: they are what the
+		// repair is about (their findings are kept even when their
+		// source must be cut).
 		parts = append(parts, part{
 			Fit:   fitEach("**Earlier attempts (fix what was refused):**\n", items, count),
-			Prio:  4,
+			Prio:  0,
 			Share: shareAttempts,
 		})
 	}
@@ -122,16 +125,20 @@ func (r *cycleRun) writeMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 		}
 		a := MethodAttempt{Attempt: n, Source: CleanSource(out)}
 		lastErr = r.checkMethod(ctx, tx, mv, &a)
+		if lastErr != nil && (ctx.Err() != nil || !errors.Is(lastErr, ErrAudit) && !errors.Is(lastErr, ErrTrial)) {
+			return "", lastErr // the cycle is over, or the trial's writes could not be discarded
+		}
 		attempts = append(attempts, a)
 		r.mu.Lock()
 		r.rec.Methods = append(r.rec.Methods, boundAttempt(a, r.v.opts.TraceLimit))
 		r.mu.Unlock()
 		if lastErr == nil {
 			r.attempts = attempts
+			r.mu.Lock()
+			r.rec.Findings = nil // an earlier attempt's; this one passed
+			r.mu.Unlock()
 			r.addLine("[Guardian] Code audit passed. Adheres to the Persistence Covenant.")
-			if a.Trial != "" || a.Error == "" {
-				r.addLine("[Orchestrator] Trial run on the message's arguments passed (attempt %d); its writes were discarded.", n)
-			}
+			r.addLine("[Orchestrator] Trial run on the message's arguments passed (attempt %d); its writes were discarded.", n)
 			return a.Source, nil
 		}
 		if n < r.v.opts.MethodAttempts {
@@ -165,8 +172,9 @@ func (r *cycleRun) checkMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 		return &AuditError{Selector: mv.Selector, Err: err}
 	}
 	res, err := r.trial(ctx, tx, mv, a.Source)
-	if err != nil && ctx.Err() != nil {
-		return err // the cycle is over: no repair
+	var rb *rollbackError
+	if err != nil && (ctx.Err() != nil || errors.As(err, &rb)) {
+		return err // the cycle is over, or the transaction is doomed: no repair
 	}
 	if err != nil {
 		a.Verdict, a.Error = VerdictTrialFailed, err.Error()
@@ -187,13 +195,31 @@ func (r *cycleRun) trial(ctx context.Context, tx *object.Tx, mv *missionView, so
 	m := &object.Method{Selector: mv.Selector, Source: source, Author: PersonaCoder, Cycle: r.m.id, Verdict: VerdictPassed}
 	args, _ := r.m.brief["args"].(object.List)
 	kw, _ := r.m.brief["kwargs"].(object.Map)
+	// The trial runs outside the cycle: a method that calls a state's
+	// process_synthesis must not re-enter the running cycle.
+	tctx := context.WithValue(ctx, runKey{}, noRun{})
 	sp := tx.Savepoint()
-	res, err := r.v.runner.Call(ctx, tx, r.m.target, m, args, kw)
+	res, err := r.v.runner.Call(tctx, tx, r.m.target, m, args, kw)
 	if rerr := tx.RollbackTo(sp); rerr != nil {
-		return nil, fmt.Errorf("vm: discarding the trial's writes: %w", rerr)
+		// What the trial wrote cannot be told from the cycle's own
+		// writes any more: nothing of this transaction may commit.
+		tx.Doom()
+		return nil, &rollbackError{rerr}
 	}
 	return res, err
 }
+
+// noRun marks a context in which no cycle runs (see runFrom).
+type noRun struct{}
+
+// rollbackError is a trial whose writes could not be discarded; the
+// cycle's transaction is doomed.
+type rollbackError struct{ err error }
+
+func (e *rollbackError) Error() string {
+	return "vm: discarding the trial's writes: " + e.err.Error()
+}
+func (e *rollbackError) Unwrap() error { return e.err }
 
 func boundAttempt(a MethodAttempt, lim int) MethodAttempt {
 	a.Source = bound(a.Source, lim)

@@ -114,7 +114,7 @@ func truncateTokens(s string, limit int, count func(string) int) (string, bool) 
 			hi = mid - 1
 		}
 	}
-	for lo > 0 && !utf8.RuneStart(s[lo]) {
+	for lo > 0 && lo < len(s) && !utf8.RuneStart(s[lo]) {
 		lo--
 	}
 	if m := s[:lo] + mark(lo); count(m) <= limit {
@@ -194,11 +194,15 @@ func fitEach(header string, items []item, count func(string) int) func(int) (str
 			body, f := truncateTokens(it.Body, lim-fix, count)
 			folded = folded || f
 			if body == "" && it.Body != "" {
-				continue
+				body = "[left out]" // the prefix (a finding, a persona) may still fit
 			}
 			t := it.Prefix + body + it.Suffix
-			sb.WriteString(t)
-			left -= count(t)
+			if n := count(t); n <= lim {
+				sb.WriteString(t)
+				left -= n
+			} else {
+				folded = true
+			}
 		}
 		return sb.String(), folded
 	}

@@ -236,3 +236,40 @@ func TestMethodSpecBoundsSlots(t *testing.T) {
 		t.Errorf("grammar of %d bytes", n)
 	}
 }
+
+// A repair prompt keeps the refused attempt and its findings even when
+// the object, the facets and the passages would fill a tight window.
+func TestRepairPromptKeepsTheAttempt(t *testing.T) {
+	obj := bigObject(50, 0)
+	long := strings.Repeat("word ", 256)
+	mv := &missionView{Brief: "The object 42 received the message 'increment'.", Object: obj, Selector: "increment",
+		Passages: []string{strings.Repeat("passage ", 300)}}
+	partials := []facetAnswer{{Facet{"BABS", "q1"}, long}, {Facet{"ROBIN", "q2"}, long}, {Facet{"BRICK", "q3"}, long}}
+	attempts := []MethodAttempt{{Attempt: 1, Verdict: VerdictRejected, Findings: []string{"3:5: covenant: a change to self.count is not followed by self._p_changed = True"},
+		Source: "def increment(self):\n    self.count += 1\n    return self.count\n"}}
+	parts := covenantParts(mv, partials, attempts, words)
+	for _, window := range []int{900, 1200, 1500, 2000} {
+		out, err := assemble(words, window, parts)
+		if err != nil {
+			t.Fatalf("window %d: %v", window, err)
+		}
+		if !strings.Contains(out, "Attempt 1 was refused") || !strings.Contains(out, "self._p_changed = True") {
+			t.Errorf("window %d: the refused attempt or its finding is missing", window)
+		}
+		if n := words(out); n > window {
+			t.Errorf("window %d: %d tokens", window, n)
+		}
+	}
+}
+
+// An item whose body is empty or cut away never pushes a list over its
+// limit.
+func TestFitEachLimit(t *testing.T) {
+	items := []item{{"- BABS (a long query that takes room): ", "", "\n"}, {"- ROBIN (q): ", strings.Repeat("x ", 100), "\n"}}
+	for limit := range 40 {
+		out, _ := fitEach("P:\n", items, words)(limit)
+		if n := words(out); n > limit {
+			t.Errorf("limit %d: %d tokens:\n%s", limit, n, out)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func relevantNames(selector string, args object.List, kw object.Map) map[string]
 }
 
 // describe returns a Fit for the object's description: own slots (the
-// relevant ones first, then data slots, then methods), each as its name,
+// relevant ones first, then methods, then data slots), each as its name,
 // kind and a folded value preview, then what it understands through its
 // parents, within the limit, ending with a line that says how many slots
 // were left out.
@@ -289,17 +289,19 @@ func preview(v object.Value, max, depth int) string {
 		if depth <= 0 {
 			return fmt.Sprintf("{...%d keys}", len(x))
 		}
-		keys := sortedKeys(x)
+		keys := firstKeys(x, 3)
 		var parts []string
 		used := 0
-		for i, k := range keys {
-			if i == 3 || used > max {
-				parts = append(parts, fmt.Sprintf("...%d more", len(keys)-i))
+		for _, k := range keys {
+			if used > max {
 				break
 			}
 			p := strconv.Quote(cutUTF8(k, max/4)) + ": " + preview(x[k], max/3, depth-1)
 			used += len(p)
 			parts = append(parts, p)
+		}
+		if n := len(x) - len(parts); n > 0 {
+			parts = append(parts, fmt.Sprintf("...%d more", n))
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	case *object.Method, object.Primitive:
@@ -339,4 +341,21 @@ func cutUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// firstKeys returns the n smallest keys of m in order, without sorting
+// all of them (a slot may hold a million keys).
+func firstKeys(m object.Map, n int) []string {
+	out := make([]string, 0, n+1)
+	for k := range m {
+		i, _ := slices.BinarySearch(out, k)
+		if i >= n {
+			continue
+		}
+		out = slices.Insert(out, i, k)
+		if len(out) > n {
+			out = out[:n]
+		}
+	}
+	return out
 }

@@ -323,3 +323,40 @@ func TestNoMethodGrammar(t *testing.T) {
 		t.Fatalf("installed %v", m)
 	}
 }
+
+// A trial run does not re-enter the running cycle: a method that calls a
+// state's behaviour (here FAILED's, which would doom the cycle's
+// transaction) fails its trial as a call outside a cycle, and is
+// repaired like any other failure.
+func TestTrialOutsideTheCycle(t *testing.T) {
+	reenter := "def poke(self):\n    return self.process_synthesis()\n"
+	a := &alfredScript{sources: []string{reenter, "def poke(self):\n    return \"poked\"\n"}}
+	e := open(t, &vmtest.Model{Script: a.script}, realSandbox)
+	var failed object.OID
+	err := e.store.View(ctxT(t), func(tx *object.Tx) error {
+		psm, err := tx.Resolve(vm.RootPSM)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(psm)
+		if err != nil {
+			return err
+		}
+		failed = object.OID(o.Slots[vm.StateFailed].(object.Ref))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.v.Dispatch(ctxT(t), failed.String(), "poke", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.wait(t, res)
+	if rec.Status != vm.StatusComplete || len(rec.Methods) != 2 || rec.Methods[0].Verdict != vm.VerdictTrialFailed {
+		t.Fatalf("cycle %s, attempts %+v: %s", rec.Status, rec.Methods, rec.Error)
+	}
+	if !strings.Contains(rec.Methods[0].Error, "outside a cognitive cycle") {
+		t.Errorf("trial error %q", rec.Methods[0].Error)
+	}
+}

@@ -49,6 +49,7 @@ const (
 	maxStrLit   = 20 // characters of a string literal
 	maxDocLen   = 48 // characters of the docstring
 	maxComment  = 40 // characters of a comment line
+	maxDictKeys = 16 // literal keys of a dict slot the grammar names
 )
 
 // kind is the kind of a value as the grammar types it.
@@ -329,8 +330,9 @@ func (b *mbuilder) init() {
 		case object.List:
 			n.nonEmpty = len(x) > 0
 		case object.Map:
-			for _, k := range slices.Sorted(maps.Keys(x)) {
-				if safeText(k) && len(k) <= maxStrLit {
+			// A dict's literal keys are bounded too: each adds rules.
+			for _, k := range firstKeys(x, 4*maxDictKeys) {
+				if safeText(k) && len(k) <= maxStrLit && len(n.keys) < maxDictKeys {
 					n.keys = append(n.keys, k)
 				}
 			}

@@ -158,7 +158,11 @@ func NewMethodSpec(tx *object.Tx, target object.OID, selector string, params []s
 	if err := collect(tx, target, s.Slots, s.Methods); err != nil {
 		return MethodSpec{}, err
 	}
-	s.Slots = keepSlots(s.Slots, relevantNames(selector, object.List(args), nil), maxGrammarSlots)
+	relevant := relevantNames(selector, object.List(args), nil)
+	for _, p := range params {
+		relevant[p] = true // keyword names, as the prompt ranks them
+	}
+	s.Slots = keepSlots(s.Slots, relevant, maxGrammarSlots)
 	s.Methods = keepMethods(s.Methods, maxGrammarMethods)
 	for _, name := range slices.Sorted(maps.Keys(s.Slots)) {
 		ref, ok := s.Slots[name].(object.Ref)

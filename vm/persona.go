@@ -189,11 +189,12 @@ func (r *cycleRun) fit(g *Generation, parts []part, constrained bool) (string, i
 		g.MaxTokens = max(minFreeTokens, ctxSize-overhead-fixedNeed)
 	}
 	window := ctxSize - g.MaxTokens - overhead
+	shrunk := 0 // how much the window was narrowed for joins that count more than their parts
 	for range 4 {
 		prompt, err := assemble(tc.CountTokens, window, parts)
 		var nr *errNoRoom
 		if errors.As(err, &nr) {
-			return "", 0, window, &ContextError{Persona: g.Persona, Need: overhead + nr.need + g.MaxTokens, Context: ctxSize}
+			return "", 0, window, &ContextError{Persona: g.Persona, Need: overhead + nr.need + shrunk + g.MaxTokens, Context: ctxSize}
 		}
 		if err != nil {
 			return "", 0, window, err
@@ -207,11 +208,12 @@ func (r *cycleRun) fit(g *Generation, parts []part, constrained bool) (string, i
 			// The parts' tokens joined differ from their sum: shrink the
 			// window by the overflow and assemble again.
 			window -= over + 8
+			shrunk += over + 8
 			continue
 		}
 		return prompt, n, ctxSize - g.MaxTokens, nil
 	}
-	return "", 0, window, &ContextError{Persona: g.Persona, Need: overhead + fixedNeed + g.MaxTokens, Context: ctxSize}
+	return "", 0, window, fmt.Errorf("vm: %s: no prompt within the context of %d tokens after 4 tries (its parts count %d tokens fewer than the whole)", g.Persona, ctxSize, shrunk)
 }
 
 // generate makes the persona's adapter hot when the model can hold
