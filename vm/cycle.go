@@ -229,9 +229,9 @@ func (r *cycleRun) behaviour(tx *object.Tx) (object.Value, object.OID, error) {
 // transition points the cycle's synthesis_state* slot at another state
 // prototype.
 func (r *cycleRun) transition(tx *object.Tx, name string) error {
-	st, ok := r.v.r.states[name]
-	if !ok {
-		return fmt.Errorf("vm: no state %q", name)
+	st, err := r.v.stateOID(tx, name)
+	if err != nil {
+		return err
 	}
 	r.addLine("Transitioning OID %d to state: %s", r.m.id, name)
 	o, err := tx.Get(r.m.id)

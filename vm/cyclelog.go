@@ -133,7 +133,9 @@ func (v *VM) writeRecord(ctx context.Context, rec *CycleRecord) error {
 		}
 		o.Set("status", object.String(rec.Status))
 		if rec.Status == StatusFailed || rec.Status == StatusAborted {
-			o.Set("synthesis_state*", object.Ref(v.r.states[StateFailed]))
+			if failed, err := v.stateOID(tx, StateFailed); err == nil {
+				o.Set("synthesis_state*", object.Ref(failed))
+			}
 			o.Set("failure_reason", object.String(rec.Error))
 		}
 		return tx.Put(o)

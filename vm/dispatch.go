@@ -39,11 +39,8 @@ func (v *VM) Dispatch(ctx context.Context, target, selector string, args []objec
 	if !ValidSelector(selector) {
 		return Result{}, fmt.Errorf("%w: %q", ErrBadSelector, selector)
 	}
-	after := &afterList{}
-	dctx := context.WithValue(ctx, afterKey{}, after)
 	var res Result
 	err := v.store.Update(ctx, func(tx *object.Tx) error {
-		after.fns = nil
 		res = Result{}
 		oid, err := tx.Resolve(target)
 		if err != nil {
@@ -58,7 +55,7 @@ func (v *VM) Dispatch(ctx context.Context, target, selector string, args []objec
 			return err
 		}
 		res.Holder = holder
-		res.Value, err = v.invoke(dctx, tx, oid, holder, selector, val, args, kwargs)
+		res.Value, err = v.invoke(ctx, tx, oid, holder, selector, val, args, kwargs)
 		return err
 	})
 	if errors.Is(err, errMiss) {
@@ -66,9 +63,6 @@ func (v *VM) Dispatch(ctx context.Context, target, selector string, args []objec
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("vm: dispatch %s to %s: %w", selector, target, err)
-	}
-	for _, fn := range after.fns {
-		fn()
 	}
 	return res, nil
 }

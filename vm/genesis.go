@@ -46,7 +46,6 @@ const stateBehaviour = "process_synthesis"
 
 type roots struct {
 	traits, pLLM, genesis, memory, catalog, psm, orchestrator, personas object.OID
-	states                                                              map[string]object.OID
 }
 
 // PersonaSpec is the initial content of a persona object.
@@ -275,7 +274,6 @@ func (v *VM) loadRoots(ctx context.Context) error {
 			traits: get(RootTraits), pLLM: get(RootPLLM), genesis: get(RootGenesis),
 			memory: get(RootMemory), catalog: get(RootCatalog), psm: get(RootPSM),
 			orchestrator: get(RootOrchestrator), personas: get(RootPersonas),
-			states: make(map[string]object.OID),
 		}
 		if err != nil {
 			return err
@@ -285,14 +283,28 @@ func (v *VM) loadRoots(ctx context.Context) error {
 			return err
 		}
 		for _, name := range stateNames {
-			ref, ok := psm.Slots[name].(object.Ref)
-			if !ok {
+			// Checked here; each cycle reads them again (stateOID).
+			if _, ok := psm.Slots[name].(object.Ref); !ok {
 				return fmt.Errorf("vm: %s has no state %s", RootPSM, name)
 			}
-			v.r.states[name] = object.OID(ref)
 		}
 		return nil
 	})
+}
+
+// stateOID returns the state prototype name as psm_prototypes_obj holds
+// it in tx: replacing a state object (or repointing the slot) takes effect
+// with the next transition, without a restart.
+func (v *VM) stateOID(tx *object.Tx, name string) (object.OID, error) {
+	psm, err := tx.Get(v.r.psm)
+	if err != nil {
+		return 0, err
+	}
+	ref, ok := psm.Slots[name].(object.Ref)
+	if !ok {
+		return 0, fmt.Errorf("vm: %s has no state %q", RootPSM, name)
+	}
+	return object.OID(ref), nil
 }
 
 // importMissing imports the model and adapter files the image lacks.

@@ -2,6 +2,7 @@ package vm_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -358,5 +359,38 @@ func TestTrialOutsideTheCycle(t *testing.T) {
 	}
 	if !strings.Contains(rec.Methods[0].Error, "outside a cognitive cycle") {
 		t.Errorf("trial error %q", rec.Methods[0].Error)
+	}
+}
+
+// A state object replaced in psm_prototypes_obj takes effect with the
+// next cycle, without a restart: cycles read the wiring in their own
+// transaction.
+func TestReplacedStateTakesEffect(t *testing.T) {
+	e := open(t, nil, nil)
+	e.v.RegisterPrimitive("test.refuse", func(ctx context.Context, c *vm.Call) (object.Value, error) {
+		return nil, errors.New("the replaced DECOMPOSING ran")
+	})
+	err := e.store.Update(ctxT(t), func(tx *object.Tx) error {
+		psm, err := tx.Resolve(vm.RootPSM)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(psm)
+		if err != nil {
+			return err
+		}
+		st, err := tx.New(map[string]object.Value{"name": object.String(vm.StateDecomposing), "process_synthesis": object.Primitive("test.refuse")})
+		if err != nil {
+			return err
+		}
+		o.Set(vm.StateDecomposing, object.Ref(st.OID))
+		return tx.Put(o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.learn(t, vm.RootGenesis, "display_yourself")
+	if rec.Status != vm.StatusFailed || !strings.Contains(rec.Error, "the replaced DECOMPOSING ran") {
+		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
 	}
 }

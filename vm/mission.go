@@ -112,9 +112,13 @@ func (v *VM) startMission(ctx context.Context, target object.OID, brief object.M
 		rec.Selector = string(s)
 	}
 	err := v.store.Update(ctx, func(tx *object.Tx) error {
+		idle, err := v.stateOID(tx, StateIdle)
+		if err != nil {
+			return err
+		}
 		o, err := tx.New(map[string]object.Value{
 			"parent*":          object.List{object.Ref(v.r.traits)},
-			"synthesis_state*": object.Ref(v.r.states[StateIdle]),
+			"synthesis_state*": object.Ref(idle),
 			"mission_brief":    object.CloneValue(brief),
 			"target_oid":       object.Ref(target),
 			"status":           object.String(StatusQueued),

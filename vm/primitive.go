@@ -129,28 +129,12 @@ func (v *VM) primStartCycle(ctx context.Context, c *Call) (object.Value, error) 
 	if _, ok := brief["type"]; !ok {
 		brief["type"] = object.String("query")
 	}
-	if !afterCommit(ctx, func() {
+	// The mission starts when the calling transaction commits (never if
+	// it rolls back, or if the call was a trial run that is discarded).
+	c.Tx.OnCommit(func() {
 		if _, err := v.startMission(context.WithoutCancel(ctx), target, brief, nil, nil); err != nil {
 			v.log.Warn("[Orchestrator] could not start the requested cycle", "err", err)
 		}
-	}) {
-		return nil, fmt.Errorf("vm: %s must be sent through Dispatch", PrimStartCycle)
-	}
+	})
 	return object.String("Cognitive cycle requested."), nil
-}
-
-// afterKey carries the actions a dispatch runs once its transaction has
-// committed (outside the store's locks).
-type afterKey struct{}
-
-type afterList struct{ fns []func() }
-
-// afterCommit schedules fn to run after the dispatch carried by ctx
-// commits; it reports false when ctx carries no dispatch.
-func afterCommit(ctx context.Context, fn func()) bool {
-	l, ok := ctx.Value(afterKey{}).(*afterList)
-	if ok {
-		l.fns = append(l.fns, fn)
-	}
-	return ok
 }

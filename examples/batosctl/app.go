@@ -26,7 +26,7 @@ const (
 )
 
 // defaultEndpoint is batosd's default endpoint.
-const defaultEndpoint = "tcp://127.0.0.1:5555"
+const defaultEndpoint = bridge.DefaultEndpoint
 
 const usageText = `usage: batosctl [global flags] COMMAND [arguments and flags]
 

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/batos/batos/bridge"
 )
 
 // config is everything batosd can be told, by flag or config file.
@@ -33,7 +35,6 @@ type config struct {
 	CurveClients string        `json:"curve-clients"`
 	LogLevel     string        `json:"log-level"`
 	LogFormat    string        `json:"log-format"`
-	ModelDelay   time.Duration `json:"model-delay"`
 	// NoMethodGrammar and MethodAttempts configure how ALFRED writes
 	// methods (vm.Options).
 	NoMethodGrammar bool `json:"no-method-grammar"`
@@ -43,7 +44,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		Data:         "batos-data",
-		Endpoint:     "tcp://127.0.0.1:5555",
+		Endpoint:     bridge.DefaultEndpoint,
 		Threads:      runtime.NumCPU(),
 		Sessions:     1,
 		Workers:      1,
@@ -77,7 +78,7 @@ func parseConfig(args []string) (config, error) {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
 		// Durations are strings ("30s") or numbers of seconds in the file.
-		for _, k := range []string{"heartbeat", "cycle-timeout", "drain", "model-delay"} {
+		for _, k := range []string{"heartbeat", "cycle-timeout", "drain"} {
 			switch x := raw[k].(type) {
 			case string:
 				d, err := time.ParseDuration(x)
@@ -117,7 +118,6 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.CurveClients, "curve-clients", cfg.CurveClients, "comma-separated .pub files of the admitted clients")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
-	fs.DurationVar(&cfg.ModelDelay, "model-delay", cfg.ModelDelay, "testing aid: wait this long before each generation")
 	fs.BoolVar(&cfg.NoMethodGrammar, "no-method-grammar", cfg.NoMethodGrammar, "let a strong model write methods without the method grammar (still cleaned, audited, trial-run and repaired)")
 	fs.IntVar(&cfg.MethodAttempts, "method-attempts", cfg.MethodAttempts, "methods ALFRED may write per cycle before it fails (0: 3)")
 	if err := fs.Parse(args); err != nil {

@@ -286,7 +286,9 @@ func TestDisplayYourself(t *testing.T) {
 	// 5. SIGKILL in the middle of a cycle, restart: no partial method, the
 	// cycle log shows the interrupted cycle, the daemon serves.
 	d.stop(syscall.SIGTERM)
-	d = startDaemon(t, data, endpoint, "-model-delay", "2s")
+	t.Setenv(testModelDelayEnv, "2s")
+	d = startDaemon(t, data, endpoint)
+	os.Unsetenv(testModelDelayEnv)
 	mid := dispatch(t, c, "describe_yourself").(map[string]any)
 	d.waitLog("to state: DECOMPOSING", time.Minute)
 	d.stop(syscall.SIGKILL)

@@ -106,7 +106,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return err
 	}
 	defer closeLogged(log, "engine", engine.Close)
-	lm := &engineModel{e: engine, maxTokens: cfg.MaxTokens, delay: cfg.ModelDelay}
+	lm := &engineModel{e: engine, maxTokens: cfg.MaxTokens, delay: testModelDelay()}
 	v.SetModel(lm)
 
 	cat := catalog.New(lm, catalog.Options{})
@@ -224,4 +224,14 @@ func progressLogger(log *slog.Logger) func(name string, done, total int64) {
 			log.Info(fmt.Sprintf("[UVM] %s [%s] %3d%%", filepath.Base(name), bar, pct), "bytes", done, "total", total)
 		}
 	}
+}
+
+// testModelDelayEnv names the end-to-end tests' seam: a duration to wait
+// before each generation, so a test can kill the daemon in the middle of
+// a cycle. It is not a flag: operators have no use for it.
+const testModelDelayEnv = "BATOSD_TEST_MODEL_DELAY"
+
+func testModelDelay() time.Duration {
+	d, _ := time.ParseDuration(os.Getenv(testModelDelayEnv))
+	return d
 }
