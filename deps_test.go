@@ -10,7 +10,7 @@ import (
 )
 
 // corePackages must stay free of cgo and of the edges of the system.
-var corePackages = []string{"object", "guardian", "gbnf", "vm", "catalog", "bridge/wire"}
+var corePackages = []string{"object", "object/blobfile", "guardian", "gbnf", "vm", "catalog", "bridge/wire"}
 
 const module = "github.com/batos/batos"
 

@@ -2,8 +2,6 @@ package vm
 
 import (
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -13,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/blobfile"
 )
 
 // AdapterStatus reports the LoRA adapters by memory tier and the tier
@@ -129,7 +128,7 @@ func (t *tiers) warmLocked(ctx context.Context, name string, blob object.BlobRef
 	for len(t.warm) >= t.v.opts.WarmAdapters {
 		victim := lru(t.warm, func(w *warmEntry) (uint64, bool) { return w.last, true })
 		os.Remove(t.warm[victim].path)
-		os.Remove(t.warm[victim].path + stampSuffix)
+		os.Remove(t.warm[victim].path + blobfile.Suffix)
 		delete(t.warm, victim)
 		t.st.WarmEvictions++
 	}
@@ -202,8 +201,8 @@ func (v *VM) MaterializeModel(ctx context.Context) (string, error) {
 // materialize makes path hold the blob's bytes: it keeps an existing file
 // whose size and SHA-256 match and otherwise rewrites it atomically.
 func (v *VM) materialize(ctx context.Context, blob object.BlobRef, path, name string) error {
-	if ok, err := fileMatches(path, blob); err != nil {
-		return err
+	if ok, err := blobfile.Matches(path, blob); err != nil {
+		v.log.Warn("[UVM] Cache file unreadable; writing it again.", "path", path, "err", err)
 	} else if ok {
 		v.line("[UVM] Cache file verified; not rewritten.", "path", path)
 		return nil
@@ -239,62 +238,10 @@ func (v *VM) materialize(ctx context.Context, blob object.BlobRef, path, name st
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("vm: materialize: %w", err)
 	}
-	writeStamp(path, blob)
+	blobfile.WriteStamp(path, blob)
 	if v.opts.Progress != nil {
 		v.opts.Progress(name, blob.Size, blob.Size)
 	}
 	v.line("[UVM] Cache file written from blob.", "path", path, "bytes", blob.Size)
 	return nil
-}
-
-// fileMatches reports whether the file at path holds the blob's bytes. A
-// stamp file beside it (path + ".verified") records the size, modification
-// time and hash of the last full check; while the file's size and
-// modification time still match the stamp, the multi-gigabyte hash is not
-// recomputed. Any write to the file changes its modification time and so
-// forces a full check.
-func fileMatches(path string, blob object.BlobRef) (bool, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("vm: materialize: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.Size() != blob.Size {
-		return false, nil
-	}
-	if stamp, err := os.ReadFile(path + stampSuffix); err == nil && string(stamp) == stampLine(st, blob) {
-		return true, nil
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, nil
-	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	if sum != blob.SHA256 {
-		return false, nil
-	}
-	writeStamp(path, blob)
-	return true, nil
-}
-
-// stampSuffix names the verification stamp beside a materialized file.
-const stampSuffix = ".verified"
-
-func stampLine(st os.FileInfo, blob object.BlobRef) string {
-	return fmt.Sprintf("%d %d %s\n", st.Size(), st.ModTime().UnixNano(), blob.Hex())
-}
-
-// writeStamp records that path was verified against blob. Failing to write
-// it only costs a full check next time.
-func writeStamp(path string, blob object.BlobRef) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return
-	}
-	_ = os.WriteFile(path+stampSuffix, []byte(stampLine(st, blob)), 0o644)
 }

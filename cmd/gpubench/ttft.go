@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/batos/batos/llama"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/blobfile"
 )
 
 // cmdTTFT measures one restart: from the start of this process to the first
@@ -75,7 +73,7 @@ func cmdTTFT(args []string) error {
 		path = bi.CachePath
 		verify = make(chan error, 1)
 		if *mode == "blob" {
-			hit, err := stampMatches(path, ref)
+			hit, err := blobfile.StampMatches(path, ref)
 			if err != nil {
 				return err
 			}
@@ -86,7 +84,7 @@ func cmdTTFT(args []string) error {
 				go func() {
 					err := fileMatches(path, ref)
 					if err == nil {
-						writeStamp(path, ref)
+						blobfile.WriteStamp(path, ref)
 					}
 					verify <- err
 				}()
@@ -143,58 +141,16 @@ func cmdTTFT(args []string) error {
 	return nil
 }
 
-// stampSuffix and stampLine are vm's verification stamp (vm/tiers.go since
-// commit 8e3d6be): a file beside the cache file recording the size,
-// modification time and hash of its last full check.
-const stampSuffix = ".verified"
-
-func stampLine(st os.FileInfo, ref object.BlobRef) string {
-	return fmt.Sprintf("%d %d %s\n", st.Size(), st.ModTime().UnixNano(), ref.Hex())
-}
-
-// stampMatches reports whether the file has the blob's size and a stamp
-// that still matches its size and modification time.
-func stampMatches(path string, ref object.BlobRef) (bool, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return false, err
-	}
-	if st.Size() != ref.Size {
-		return false, fmt.Errorf("%s: size %d, blob %d", path, st.Size(), ref.Size)
-	}
-	stamp, err := os.ReadFile(path + stampSuffix)
-	return err == nil && string(stamp) == stampLine(st, ref), nil
-}
-
-func writeStamp(path string, ref object.BlobRef) {
-	if st, err := os.Stat(path); err == nil {
-		_ = os.WriteFile(path+stampSuffix, []byte(stampLine(st, ref)), 0o644)
-	}
-}
-
-// fileMatches is vm's full check (vm/tiers.go): the file has the blob's size
-// and SHA-256.
+// fileMatches is the full check vm.MaterializeModel makes when the stamp
+// does not match (package blobfile): the file has the blob's size and
+// SHA-256.
 func fileMatches(path string, ref object.BlobRef) error {
-	f, err := os.Open(path)
+	ok, err := blobfile.HashMatches(path, ref)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() != ref.Size {
-		return fmt.Errorf("%s: size %d, blob %d", path, st.Size(), ref.Size)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	if sum != ref.SHA256 {
-		return fmt.Errorf("%s: sha256 %s does not match the blob", path, hex.EncodeToString(sum[:8]))
+	if !ok {
+		return fmt.Errorf("%s does not hold blob %s", path, ref.Hex()[:16])
 	}
 	return nil
 }
