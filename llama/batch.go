@@ -232,7 +232,7 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 	tDecode := time.Now()
 	accept := func(i int, tok Token) {
 		s := seqs[i]
-		if m.IsEOG(tok) {
+		if m.isEOG(tok) {
 			s.done, s.tDone = true, time.Now()
 			resps[i].Finish = FinishEOG
 			return

@@ -202,7 +202,7 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 		tok := Token(sc.oc.Sample(s.oc, idx))
 		sc.oc.Accept(int(tok), true)
 		llamaTime += time.Since(t)
-		if m.IsEOG(tok) {
+		if m.isEOG(tok) {
 			return finish(FinishEOG, nil)
 		}
 		resp.Tokens = append(resp.Tokens, tok)

@@ -289,11 +289,14 @@ func (m *Model) Detokenize(tokens []Token) (string, error) {
 }
 
 // IsEOG reports whether t ends generation (end of sequence or of turn).
+// On a closed model it is false: the vocabulary is gone.
 func (m *Model) IsEOG(t Token) bool {
-	if t < 0 || int(t) >= len(m.pieces) {
-		return false
-	}
-	return cIsEOG(m.vocab, t)
+	return m.alive() == nil && m.isEOG(t)
+}
+
+// isEOG is IsEOG for sessions, which keep the model open.
+func (m *Model) isEOG(t Token) bool {
+	return t >= 0 && int(t) < len(m.pieces) && cIsEOG(m.vocab, t)
 }
 
 func (m *Model) alive() error {

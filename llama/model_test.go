@@ -227,3 +227,20 @@ func TestBackend(t *testing.T) {
 		t.Errorf("no env: %v %v", devs, err)
 	}
 }
+
+// IsEOG on a closed model answers false instead of handing llama.cpp a
+// freed vocabulary.
+func TestIsEOGAfterClose(t *testing.T) {
+	setup(t)
+	m, err := llama.Open(context.Background(), fixtures.model, llama.ModelOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eos := m.Info().EOS
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m.IsEOG(eos) {
+		t.Error("IsEOG true on a closed model")
+	}
+}

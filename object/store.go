@@ -26,8 +26,6 @@ type Options struct {
 	Retries int
 	// Logger receives store events; nil means slog.Default().
 	Logger *slog.Logger
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
 	// CacheSize is Pebble's block cache size in bytes; 0 means 64 MiB.
 	CacheSize int64
 }
@@ -38,9 +36,6 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	if o.CacheSize == 0 {
 		o.CacheSize = 64 << 20

@@ -107,8 +107,9 @@
 //
 // The cycle log is persisted when a cycle is queued, starts, before each
 // model call and when it ends, so a crash keeps the trace up to the model
-// call it interrupted (the record is then marked aborted). MaterializeModel reads the
-// whole cache file to check its hash at each call. A method's trial run
+// call it interrupted (the record is then marked aborted). MaterializeModel hashes
+// the whole cache file only when its verification stamp (package
+// object/blobfile) no longer matches its size and modification time. A method's trial run
 // uses the message's own arguments, so a method that works for them but
 // not for others is installed; objects have no per-slot change times, so
 // the object's description orders the slots the mission names first, then
