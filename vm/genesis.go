@@ -144,6 +144,9 @@ func (v *VM) incarnate(tx *object.Tx, model *object.BlobRef, adapters map[string
 	}
 	if model != nil {
 		pllmSlots["model_blob"] = *model
+		if src, err := fileSource(v.opts.ModelFile); err == nil {
+			pllmSlots["model_source"] = object.String(src)
+		}
 	}
 	pllm, err := newRoot(RootPLLM, pllmSlots)
 	if err != nil {
@@ -309,14 +312,19 @@ func (v *VM) stateOID(tx *object.Tx, name string) (object.OID, error) {
 
 // importMissing imports the model and adapter files the image lacks.
 func (v *VM) importMissing(ctx context.Context) error {
-	var hasModel bool
+	var current *object.BlobRef
+	var source string
 	have := map[string]bool{}
 	if err := v.store.View(ctx, func(tx *object.Tx) error {
 		p, err := tx.Get(v.r.pLLM)
 		if err != nil {
 			return err
 		}
-		_, hasModel = p.Slots["model_blob"].(object.BlobRef)
+		if b, ok := p.Slots["model_blob"].(object.BlobRef); ok {
+			current = &b
+		}
+		src, _ := p.Slots["model_source"].(object.String)
+		source = string(src)
 		repo, _ := p.Slots["lora_repository"].(object.Map)
 		for k := range repo {
 			have[k] = true
@@ -326,33 +334,84 @@ func (v *VM) importMissing(ctx context.Context) error {
 		return err
 	}
 	var model *object.BlobRef
-	if v.opts.ModelFile != "" && !hasModel {
-		b, err := v.importFile(ctx, v.opts.ModelFile)
-		if err != nil {
-			return err
+	var newSource string
+	if v.opts.ModelFile != "" {
+		var err error
+		if newSource, err = fileSource(v.opts.ModelFile); err != nil {
+			return fmt.Errorf("vm: model file: %w", err)
 		}
-		model = &b
+		switch {
+		case current == nil:
+			b, err := v.importFile(ctx, v.opts.ModelFile)
+			if err != nil {
+				return err
+			}
+			model = &b
+		case newSource != source:
+			// Another file (or the same one changed) than the image's
+			// model: import it and replace the model if its bytes differ,
+			// never ignore it.
+			b, err := v.importFile(ctx, v.opts.ModelFile)
+			if err != nil {
+				return err
+			}
+			if b.SHA256 == current.SHA256 {
+				v.line("[UVM] Model file is the image's model; kept.", "file", v.opts.ModelFile, "sha256", b.Hex())
+				if err := v.store.DeleteBlob(ctx, b.ID); err != nil {
+					v.log.Warn("[UVM] could not delete the duplicate model blob", "blob", b.ID, "err", err)
+				}
+			} else {
+				v.log.Warn("[UVM] Replacing the image's model with the given file.", "file", v.opts.ModelFile, "old_sha256", current.Hex(), "new_sha256", b.Hex())
+				model = &b
+			}
+		}
 	}
 	adapters, err := v.importAdapters(ctx, have)
 	if err != nil {
 		return err
 	}
-	if model == nil && len(adapters) == 0 {
+	if model == nil && len(adapters) == 0 && newSource == source {
 		return nil
 	}
-	return v.store.Update(ctx, func(tx *object.Tx) error {
+	if err := v.store.Update(ctx, func(tx *object.Tx) error {
+		p, err := tx.Get(v.r.pLLM)
+		if err != nil {
+			return err
+		}
 		if model != nil {
-			p, err := tx.Get(v.r.pLLM)
-			if err != nil {
-				return err
-			}
 			p.Set("model_blob", *model)
-			if err := tx.Put(p); err != nil {
-				return err
-			}
+		}
+		if newSource != "" {
+			p.Set("model_source", object.String(newSource))
+		}
+		if err := tx.Put(p); err != nil {
+			return err
 		}
 		return addAdapters(tx, v.r.pLLM, adapters)
-	})
+	}); err != nil {
+		return err
+	}
+	if model != nil && current != nil {
+		if err := v.store.DeleteBlob(ctx, current.ID); err != nil {
+			v.log.Warn("[UVM] could not delete the replaced model blob", "blob", current.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// fileSource identifies a model file by path, size and modification
+// time, so a restart with the same -model neither reimports it nor
+// ignores a different one.
+func fileSource(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s %d %d", abs, st.Size(), st.ModTime().UnixNano()), nil
 }
 
 func (v *VM) importAdapters(ctx context.Context, have map[string]bool) (map[string]object.BlobRef, error) {

@@ -1,9 +1,12 @@
 package vm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -392,5 +395,61 @@ func TestReplacedStateTakesEffect(t *testing.T) {
 	rec := e.learn(t, vm.RootGenesis, "display_yourself")
 	if rec.Status != vm.StatusFailed || !strings.Contains(rec.Error, "the replaced DECOMPOSING ran") {
 		t.Fatalf("cycle %s: %s", rec.Status, rec.Error)
+	}
+}
+
+// A model file given on a later open is never silently ignored: the same
+// file is not imported again, another one replaces the image's model
+// (and its old blob is deleted).
+func TestModelFileReplaced(t *testing.T) {
+	src := t.TempDir()
+	a, b := filepath.Join(src, "a.gguf"), filepath.Join(src, "b.gguf")
+	os.WriteFile(a, bytes.Repeat([]byte("a"), 1<<16), 0o644)
+	os.WriteFile(b, bytes.Repeat([]byte("b"), 1<<16), 0o644)
+	withModel := func(path string) func(*vm.Options) { return func(o *vm.Options) { o.ModelFile = path } }
+	imports := func(e *env) int {
+		n := 0
+		for _, l := range e.log.all() {
+			if strings.Contains(l, "Persisting file to a blob") {
+				n++
+			}
+		}
+		return n
+	}
+	e := open(t, nil, withModel(a))
+	blobOf := func() object.BlobRef {
+		var ref object.BlobRef
+		e.store.View(ctxT(t), func(tx *object.Tx) error {
+			p, _ := tx.Resolve(vm.RootPLLM)
+			o, err := tx.Get(p)
+			if err == nil {
+				ref, _ = o.Slots["model_blob"].(object.BlobRef)
+			}
+			return nil
+		})
+		return ref
+	}
+	first := blobOf()
+	if imports(e) != 1 || first.Size != 1<<16 {
+		t.Fatalf("first open: %d imports, blob %+v", imports(e), first)
+	}
+	e.reopen(t, &vmtest.Model{}, withModel(a))
+	if n := imports(e); n != 1 {
+		t.Errorf("the same file was imported again (%d imports)", n)
+	}
+	e.reopen(t, &vmtest.Model{}, withModel(b))
+	second := blobOf()
+	if second.SHA256 == first.SHA256 || imports(e) != 2 {
+		t.Fatalf("another file did not replace the model: %d imports, %x", imports(e), second.SHA256[:4])
+	}
+	if _, err := e.store.Blob(ctxT(t), first.ID); err == nil {
+		t.Error("the replaced model's blob was kept")
+	}
+	path, err := e.v.MaterializeModel(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, bytes.Repeat([]byte("b"), 1<<16)) {
+		t.Error("the materialized model is not the new file")
 	}
 }
