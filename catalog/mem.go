@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/batos/batos/object"
@@ -272,10 +271,6 @@ func (c *Catalog) drainLocked() {
 	}
 }
 
-// errChanged is returned by loadOnce when the catalog changed during the
-// scan.
-var errChanged = errors.New("catalog: changed during load")
-
 // Load builds the in-memory index from the committed state of s, so that
 // searches no longer scan the store. Committed changes keep it current
 // (through tx.OnCommit); a search in a transaction that has its own
@@ -291,19 +286,14 @@ func (c *Catalog) Load(ctx context.Context, s *object.Store) error {
 		c.loading, c.loadBuf = false, nil
 		c.mu.Unlock()
 	}()
+	// A View reads one snapshot, so the scan sees one consistent state
+	// of the catalog; changes committed meanwhile arrive in loadBuf.
 	var m *memIndex
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = s.View(ctx, func(tx *object.Tx) error {
-			var err error
-			m, err = loadOnce(tx)
-			return err
-		})
-		if !errors.Is(err, errChanged) {
-			break
-		}
-	}
-	if err != nil {
+	if err := s.View(ctx, func(tx *object.Tx) error {
+		var err error
+		m, err = loadOnce(tx)
+		return err
+	}); err != nil {
 		return err
 	}
 	m.ann = c.opts.ANN
@@ -331,8 +321,8 @@ func (c *Catalog) Stale() bool {
 	return c.mem == nil
 }
 
-// loadOnce reads the whole catalog through tx. The scans are separate
-// iterators, so it checks that the version did not move meanwhile.
+// loadOnce reads the whole catalog through tx, a View: its scans all read
+// the View's one snapshot.
 func loadOnce(tx *object.Tx) (*memIndex, error) {
 	st, err := readStats(tx, false)
 	if err != nil {
@@ -397,13 +387,6 @@ func loadOnce(tx *object.Tx) (*memIndex, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	again, err := readStats(tx, false)
-	if err != nil {
-		return nil, err
-	}
-	if again != st {
-		return nil, errChanged
 	}
 	return m, nil
 }

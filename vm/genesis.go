@@ -223,10 +223,17 @@ func addAdapters(tx *object.Tx, pllm object.OID, adapters map[string]object.Blob
 	if repo == nil {
 		repo = object.Map{}
 	}
-	personasOID, _ := tx.Root(RootPersonas)
 	var personas *object.Object
-	if personasOID != 0 {
-		personas, _ = tx.Get(personasOID)
+	personasOID, err := tx.Root(RootPersonas)
+	switch {
+	case errors.Is(err, object.ErrNotFound):
+		// an image without personas: adapters are recorded only
+	case err != nil:
+		return err
+	default:
+		if personas, err = tx.Get(personasOID); err != nil {
+			return err
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(adapters)) {
 		proxy, err := tx.New(map[string]object.Value{

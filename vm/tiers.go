@@ -153,7 +153,7 @@ func (t *tiers) status() AdapterStatus {
 	s.Hot = slices.Sorted(maps.Keys(t.hot))
 	s.Warm = slices.Sorted(maps.Keys(t.warm))
 	t.mu.Unlock()
-	t.v.store.View(context.Background(), func(tx *object.Tx) error {
+	err := t.v.store.View(context.Background(), func(tx *object.Tx) error {
 		p, err := tx.Get(t.v.r.pLLM)
 		if err != nil {
 			return err
@@ -162,6 +162,11 @@ func (t *tiers) status() AdapterStatus {
 		s.Cold = sortedKeys(repo)
 		return nil
 	})
+	if err != nil {
+		// A closed store during shutdown: the status still has the
+		// memory tiers; say why the cold one is empty.
+		t.v.log.Warn("[UVM] adapter status: cannot read the cold tier", "err", err)
+	}
 	return s
 }
 
