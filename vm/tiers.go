@@ -61,15 +61,15 @@ func (t *tiers) reset() {
 }
 
 // acquire makes adapter name hot on m, if m is an AdapterLoader, and pins
-// it until release is called.
+// it until release is called. Writing a cold adapter's file from its blob
+// (the slow part: it may be gigabytes) happens outside the tiers' lock, so
+// a generation whose adapter is hot never waits behind another adapter's
+// materialization; loading and evicting resident adapters stay serialized.
 func (t *tiers) acquire(ctx context.Context, m Model, name string, blob object.BlobRef) (release func(), err error) {
 	loader, ok := m.(AdapterLoader)
 	if name == "" || !ok {
 		return func() {}, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.tick++
 	release = func() {
 		t.mu.Lock()
 		if h, ok := t.hot[name]; ok && h.pins > 0 {
@@ -77,15 +77,37 @@ func (t *tiers) acquire(ctx context.Context, m Model, name string, blob object.B
 		}
 		t.mu.Unlock()
 	}
-	if h, ok := t.hot[name]; ok {
-		h.pins++
-		h.last = t.tick
-		t.st.HotHits++
+	path := filepath.Join(t.v.cacheDir(), "adapters", blob.Hex()+".gguf")
+	t.mu.Lock()
+	t.tick++
+	if t.pinLocked(name) {
+		t.mu.Unlock()
 		return release, nil
 	}
-	path, err := t.warmLocked(ctx, name, blob)
-	if err != nil {
-		return nil, err
+	warm := t.warmHitLocked(name)
+	t.mu.Unlock()
+	if !warm {
+		t.v.line("[MemMan] Expert not in the warm cache. Loading from cold storage...", "adapter", name)
+		if err := t.v.materialize(ctx, blob, path, name); err != nil {
+			return nil, err
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pinLocked(name) { // another generation made it hot meanwhile
+		return release, nil
+	}
+	if !warm {
+		t.st.ColdLoads++
+		t.addWarmLocked(name, path)
+	} else if _, err := os.Stat(path); err != nil {
+		// Evicted from the warm tier between the two locks: write it
+		// again, under the lock this once.
+		if err := t.v.materialize(ctx, blob, path, name); err != nil {
+			return nil, err
+		}
+		t.st.ColdLoads++
+		t.addWarmLocked(name, path)
 	}
 	for len(t.hot) >= t.v.opts.HotAdapters {
 		victim := lru(t.hot, func(h *hotEntry) (uint64, bool) { return h.last, h.pins == 0 })
@@ -108,23 +130,33 @@ func (t *tiers) acquire(ctx context.Context, m Model, name string, blob object.B
 	return release, nil
 }
 
-// warmLocked returns the path of the adapter's materialized file, writing
-// it from its blob when missing.
-func (t *tiers) warmLocked(ctx context.Context, name string, blob object.BlobRef) (string, error) {
+// pinLocked pins name when it is hot.
+func (t *tiers) pinLocked(name string) bool {
+	h, ok := t.hot[name]
+	if ok {
+		h.pins++
+		h.last = t.tick
+		t.st.HotHits++
+	}
+	return ok
+}
+
+// warmHitLocked reports whether the adapter's file is materialized.
+func (t *tiers) warmHitLocked(name string) bool {
 	if w, ok := t.warm[name]; ok {
 		if _, err := os.Stat(w.path); err == nil {
 			w.last = t.tick
 			t.st.WarmHits++
-			return w.path, nil
+			return true
 		}
 		delete(t.warm, name)
 	}
-	t.v.line("[MemMan] Expert not in the warm cache. Loading from cold storage...", "adapter", name)
-	path := filepath.Join(t.v.cacheDir(), "adapters", blob.Hex()+".gguf")
-	if err := t.v.materialize(ctx, blob, path, name); err != nil {
-		return "", err
-	}
-	t.st.ColdLoads++
+	return false
+}
+
+// addWarmLocked records a materialized file, evicting the least recently
+// used others beyond Options.WarmAdapters.
+func (t *tiers) addWarmLocked(name, path string) {
 	for len(t.warm) >= t.v.opts.WarmAdapters {
 		victim := lru(t.warm, func(w *warmEntry) (uint64, bool) { return w.last, true })
 		os.Remove(t.warm[victim].path)
@@ -133,7 +165,6 @@ func (t *tiers) warmLocked(ctx context.Context, name string, blob object.BlobRef
 		t.st.WarmEvictions++
 	}
 	t.warm[name] = &warmEntry{path: path, last: t.tick}
-	return path, nil
 }
 
 func lru[E any](m map[string]E, key func(E) (uint64, bool)) string {
