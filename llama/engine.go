@@ -70,12 +70,9 @@ func (e *Engine) ContextSize() int { return e.all[0].ContextSize() }
 // tokens and BOS included. Generate refuses a prompt of ContextSize tokens
 // or more, and stops at the context's end.
 func (e *Engine) PromptTokens(req Request) (int, error) {
-	text := req.Prompt
-	if len(req.Messages) > 0 {
-		var err error
-		if text, err = FormatChat(req.Messages); err != nil {
-			return 0, err
-		}
+	text, err := promptText(req)
+	if err != nil {
+		return 0, err
 	}
 	toks, err := e.m.Tokenize(text, true)
 	return len(toks), err

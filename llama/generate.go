@@ -55,6 +55,15 @@ type Request struct {
 	OnToken func(text string) error
 }
 
+// promptText is the text Generate tokenizes for req: the chat format of
+// its Messages, or its raw Prompt.
+func promptText(req Request) (string, error) {
+	if len(req.Messages) > 0 {
+		return FormatChat(req.Messages)
+	}
+	return req.Prompt, nil
+}
+
 // FinishReason says why generation ended.
 type FinishReason string
 
@@ -111,12 +120,9 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 		}
 	}
 	// Prompt.
-	text := req.Prompt
-	if len(req.Messages) > 0 {
-		var err error
-		if text, err = FormatChat(req.Messages); err != nil {
-			return resp, err
-		}
+	text, err := promptText(req)
+	if err != nil {
+		return resp, err
 	}
 	if text == "" {
 		return resp, ErrEmptyPrompt

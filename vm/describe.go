@@ -1,11 +1,13 @@
 package vm
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/batos/batos/object"
 )
@@ -30,64 +32,53 @@ const maxParentWalk = 64
 // viewObject reads the object and its parents' behaviour in tx. relevant
 // names slots to describe first.
 func viewObject(tx *object.Tx, oid object.OID, relevant map[string]bool) (*objectView, error) {
-	o, err := tx.Get(oid)
-	if err != nil {
-		return nil, err
-	}
 	v := &objectView{OID: oid, Relevant: relevant}
-	for _, n := range o.Names() {
-		v.Own = append(v.Own, slotView{n, o.Slots[n]})
-	}
 	seen := map[string]bool{}
-	for n := range o.Slots {
-		seen[n] = true
-	}
-	visited := map[object.OID]bool{oid: true}
-	queue := parentRefs(o)
-	for len(queue) > 0 && len(visited) < maxParentWalk {
-		p := queue[0]
-		queue = queue[1:]
-		if visited[p] {
-			continue
-		}
-		visited[p] = true
-		po, err := tx.Get(p)
-		if err != nil {
-			continue // a dangling parent is described by its reference
-		}
-		for _, n := range po.Names() {
+	err := eachDelegate(tx, oid, func(o *object.Object) {
+		for _, n := range o.Names() {
 			if seen[n] {
 				continue
 			}
 			seen[n] = true
-			switch po.Slots[n].(type) {
-			case *object.Method, object.Primitive:
-				v.Inherited = append(v.Inherited, slotView{n, po.Slots[n]})
+			switch {
+			case o.OID == oid:
+				v.Own = append(v.Own, slotView{n, o.Slots[n]})
+			case isBehaviour(o.Slots[n]):
+				v.Inherited = append(v.Inherited, slotView{n, o.Slots[n]})
 			}
 		}
-		queue = append(queue, parentRefs(po)...)
-	}
-	return v, nil
+	})
+	return v, err
 }
 
-func parentRefs(o *object.Object) []object.OID {
-	var out []object.OID
-	for _, n := range o.Names() {
-		if !object.IsParentSlot(n) {
-			continue
+// eachDelegate calls fn with the object oid and then with its parents,
+// depth first in slot order as object.Tx.Lookup searches them, each once
+// and at most maxParentWalk objects. A parent that no longer exists is
+// skipped (it is still named by the reference that points at it).
+func eachDelegate(tx *object.Tx, oid object.OID, fn func(*object.Object)) error {
+	visited := map[object.OID]bool{}
+	var walk func(id object.OID) error
+	walk = func(id object.OID) error {
+		if visited[id] || len(visited) >= maxParentWalk {
+			return nil
 		}
-		switch p := o.Slots[n].(type) {
-		case object.Ref:
-			out = append(out, object.OID(p))
-		case object.List:
-			for _, e := range p {
-				if r, ok := e.(object.Ref); ok {
-					out = append(out, object.OID(r))
-				}
+		visited[id] = true
+		o, err := tx.Get(id)
+		if errors.Is(err, object.ErrNotFound) && id != oid {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fn(o)
+		for _, p := range o.Parents() {
+			if err := walk(p); err != nil {
+				return err
 			}
 		}
+		return nil
 	}
-	return out
+	return walk(oid)
 }
 
 // relevantNames are the slot names a mission names: the words of the
@@ -273,41 +264,36 @@ func preview(v object.Value, max, depth int) string {
 		if depth <= 0 {
 			return fmt.Sprintf("[...%d items]", len(x))
 		}
-		var parts []string
-		used := 0
-		for i, e := range x {
-			if i == 3 || used > max {
-				parts = append(parts, fmt.Sprintf("...%d more", len(x)-i))
-				break
-			}
-			p := preview(e, max/3, depth-1)
-			used += len(p)
-			parts = append(parts, p)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		return fold("[", "]", len(x), len(x), max, func(i int) string { return preview(x[i], max/3, depth-1) })
 	case object.Map:
 		if depth <= 0 {
 			return fmt.Sprintf("{...%d keys}", len(x))
 		}
 		keys := firstKeys(x, 3)
-		var parts []string
-		used := 0
-		for _, k := range keys {
-			if used > max {
-				break
-			}
-			p := strconv.Quote(cutUTF8(k, max/4)) + ": " + preview(x[k], max/3, depth-1)
-			used += len(p)
-			parts = append(parts, p)
-		}
-		if n := len(x) - len(parts); n > 0 {
-			parts = append(parts, fmt.Sprintf("...%d more", n))
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		return fold("{", "}", len(keys), len(x), max, func(i int) string {
+			return strconv.Quote(cutUTF8(keys[i], max/4)) + ": " + preview(x[keys[i]], max/3, depth-1)
+		})
 	case *object.Method, object.Primitive:
 		return kindName(v)
 	}
 	return bound(object.Format(v), max)
+}
+
+// fold joins the first of a container's total items (at most 3 of the
+// avail that item renders, while they stay within about max bytes) and
+// says how many it left out.
+func fold(open, closing string, avail, total, max int, item func(i int) string) string {
+	var parts []string
+	used, i := 0, 0
+	for ; i < avail && i < 3 && used <= max; i++ {
+		p := item(i)
+		used += len(p)
+		parts = append(parts, p)
+	}
+	if total > i {
+		parts = append(parts, fmt.Sprintf("...%d more", total-i))
+	}
+	return open + strings.Join(parts, ", ") + closing
 }
 
 // safeName renders a slot name for a prompt: a valid selector (or parent
@@ -322,15 +308,13 @@ func safeName(n string) string {
 // printable keeps printable text on one line, cut to max bytes.
 func printable(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
-		if r == utf8RuneError || !unicode.IsPrint(r) {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return '?'
 		}
 		return r
 	}, s)
 	return cutUTF8(s, max)
 }
-
-const utf8RuneError = '\uFFFD'
 
 // cutUTF8 returns at most n bytes of s, cut at a character boundary.
 func cutUTF8(s string, n int) string {

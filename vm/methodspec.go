@@ -163,6 +163,9 @@ func NewMethodSpec(tx *object.Tx, target object.OID, selector string, params []s
 		relevant[p] = true // keyword names, as the prompt ranks them
 	}
 	s.Slots = keepSlots(s.Slots, relevant, maxGrammarSlots)
+	for name, v := range s.Slots {
+		s.Slots[name] = object.CloneValue(v)
+	}
 	s.Methods = keepMethods(s.Methods, maxGrammarMethods)
 	for _, name := range slices.Sorted(maps.Keys(s.Slots)) {
 		ref, ok := s.Slots[name].(object.Ref)
@@ -186,18 +189,8 @@ func NewMethodSpec(tx *object.Tx, target object.OID, selector string, params []s
 // collect adds the slots of oid and its parents, depth-first, first found
 // wins.
 func collect(tx *object.Tx, oid object.OID, slots map[string]object.Value, methods map[string]int) error {
-	var visited []object.OID
 	seen := map[string]bool{}
-	var walk func(oid object.OID) error
-	walk = func(oid object.OID) error {
-		if slices.Contains(visited, oid) || len(visited) >= 64 {
-			return nil
-		}
-		visited = append(visited, oid)
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
+	return eachDelegate(tx, oid, func(o *object.Object) {
 		for _, name := range o.Names() {
 			if seen[name] || object.IsParentSlot(name) {
 				continue
@@ -213,17 +206,10 @@ func collect(tx *object.Tx, oid object.OID, slots map[string]object.Value, metho
 					methods[name] = -1
 				}
 			default:
-				slots[name] = object.CloneValue(v)
+				slots[name] = v // cloned by NewMethodSpec for the slots it keeps
 			}
 		}
-		for _, p := range o.Parents() {
-			if err := walk(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(oid)
+	})
 }
 
 // methodArity counts the plain parameters after self of a method's def,

@@ -97,15 +97,15 @@ func (t *tiers) acquire(ctx context.Context, m Model, name string, blob object.B
 	if t.pinLocked(name) { // another generation made it hot meanwhile
 		return release, nil
 	}
-	if !warm {
-		t.st.ColdLoads++
-		t.addWarmLocked(name, path)
-	} else if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); warm && err != nil {
 		// Evicted from the warm tier between the two locks: write it
 		// again, under the lock this once.
 		if err := t.v.materialize(ctx, blob, path, name); err != nil {
 			return nil, err
 		}
+		warm = false
+	}
+	if !warm {
 		t.st.ColdLoads++
 		t.addWarmLocked(name, path)
 	}
