@@ -98,6 +98,49 @@ func TestLookup(t *testing.T) {
 	})
 }
 
+// Delegates visits in Lookup's order, each object once, skips a dangling
+// parent and stops at its bound.
+func TestDelegates(t *testing.T) {
+	s := openTest(t, Options{})
+	mustUpdate(t, s, func(tx *Tx) error {
+		ids := graph(t, tx, map[string]map[string]Value{
+			"root": {}, "left": {}, "right": {}, "child": {},
+		}, map[string]map[string][]string{
+			"left":  {"parent*": {"root"}},
+			"right": {"parent*": {"root"}},
+			"child": {"parent*": {"left", "right"}},
+		})
+		names := map[OID]string{}
+		for n, id := range ids {
+			names[id] = n
+		}
+		c, err := tx.Get(ids["child"])
+		if err != nil {
+			return err
+		}
+		c.Set("z_parent*", Ref(9999)) // dangling
+		if err := tx.Put(c); err != nil {
+			return err
+		}
+		for _, tc := range []struct {
+			max  int
+			want string
+		}{{0, "[child left root right]"}, {2, "[child left]"}} {
+			var got []string
+			if err := tx.Delegates(ids["child"], tc.max, func(o *Object) { got = append(got, names[o.OID]) }); err != nil {
+				return err
+			}
+			if fmt.Sprint(got) != tc.want {
+				t.Errorf("max %d: visited %v, want %s", tc.max, got, tc.want)
+			}
+		}
+		if err := tx.Delegates(9998, 0, func(*Object) {}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("missing start: %v", err)
+		}
+		return nil
+	})
+}
+
 func TestCloneIndependence(t *testing.T) {
 	s := openTest(t, Options{})
 	mustUpdate(t, s, func(tx *Tx) error {

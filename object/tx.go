@@ -339,6 +339,37 @@ func (tx *Tx) lookup(oid OID, name string, visited *[]OID) (Value, OID, bool, er
 	return nil, 0, false, nil
 }
 
+// Delegates calls fn with the object oid and then with its parents, depth
+// first in slot order as Lookup searches them, each once and at most max
+// objects (max <= 0: no bound). A parent that no longer exists is skipped
+// (it is still named by the reference that points at it); oid itself
+// must exist. fn sees the transaction's own copy: it must not modify it.
+func (tx *Tx) Delegates(oid OID, max int, fn func(*Object)) error {
+	visited := map[OID]bool{}
+	var walk func(id OID) error
+	walk = func(id OID) error {
+		if visited[id] || (max > 0 && len(visited) >= max) {
+			return nil
+		}
+		visited[id] = true
+		o, err := tx.load(id)
+		if errors.Is(err, ErrNotFound) && id != oid {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fn(o)
+		for _, p := range o.Parents() {
+			if err := walk(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(oid)
+}
+
 // SetRoot names oid as a root ("genesis_obj", "traits_obj", ...).
 func (tx *Tx) SetRoot(name string, oid OID) error {
 	if name == "" || oid == 0 {

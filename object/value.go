@@ -212,3 +212,20 @@ func format(sb *strings.Builder, v Value) {
 		fmt.Fprintf(sb, "<%T>", v)
 	}
 }
+
+// FirstKeys returns the n smallest keys of m in order, without sorting
+// all of them (a slot may hold a million keys).
+func (m Map) FirstKeys(n int) []string {
+	out := make([]string, 0, n+1)
+	for k := range m {
+		i, _ := slices.BinarySearch(out, k)
+		if i >= n {
+			continue
+		}
+		out = slices.Insert(out, i, k)
+		if len(out) > n {
+			out = out[:n]
+		}
+	}
+	return out
+}

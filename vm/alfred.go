@@ -8,6 +8,8 @@ import (
 
 	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm/methodspec"
+	"github.com/batos/batos/vm/prompt"
 )
 
 // MethodAttempt is one method ALFRED wrote in a cycle, with what the
@@ -32,7 +34,7 @@ const (
 // Starlark, with what a code-writing model needs: the object, the methods
 // it understands, the rules of the language, examples and, on a retry,
 // the earlier attempts with their findings.
-func covenantParts(mv *missionView, partials []facetAnswer, attempts []MethodAttempt, count func(string) int) []part {
+func covenantParts(mv *missionView, partials []facetAnswer, attempts []MethodAttempt, count func(string) int) []prompt.Part {
 	sig := strings.Join(append([]string{"self"}, mv.Params...), ", ")
 	head := fmt.Sprintf(`You are the BAT OS Universal Virtual Machine's Just-in-Time (JIT) Compiler for Intent. An object has received a message it does not understand. Your task is to generate the complete, syntactically correct Starlark code for a new method to handle this message.
 
@@ -62,15 +64,15 @@ def add_note(self, arg0):
     return len(notes)
 
 `, mv.Selector, sig)
-	parts := []part{
-		fixed(head),
+	parts := []prompt.Part{
+		prompt.Fixed(head),
 		mv.objectPart(count, 0.4),
 		partialsPart(partials, count),
 		mv.passagesPart(count),
-		fixed(rules),
+		prompt.Fixed(rules),
 	}
 	if len(attempts) > 0 {
-		items := make([]item, 0, len(attempts))
+		items := make([]prompt.Item, 0, len(attempts))
 		// The latest attempt first: it is the one to repair.
 		for i := len(attempts) - 1; i >= 0; i-- {
 			a := attempts[i]
@@ -78,8 +80,8 @@ def add_note(self, arg0):
 			if a.Error != "" {
 				why = "its trial run on the message's arguments failed: " + a.Error
 			}
-			items = append(items, item{
-				Prefix: fmt.Sprintf("Attempt %d was refused (%s). %s. Its source:\n", a.Attempt, a.Verdict, bound(why, 800)),
+			items = append(items, prompt.Item{
+				Prefix: fmt.Sprintf("Attempt %d was refused (%s). %s. Its source:\n", a.Attempt, a.Verdict, prompt.Bound(why, 800)),
 				Body:   a.Source,
 				Suffix: "\n",
 			})
@@ -87,13 +89,13 @@ def add_note(self, arg0):
 		// On a retry the refused attempts come first: they are what the
 		// repair is about (their findings are kept even when their
 		// source must be cut).
-		parts = append(parts, part{
-			Fit:   fitEach("**Earlier attempts (fix what was refused):**\n", items, count),
+		parts = append(parts, prompt.Part{
+			Fit:   prompt.FitEach("**Earlier attempts (fix what was refused):**\n", items, count),
 			Prio:  0,
 			Share: shareAttempts,
 		})
 	}
-	return append(parts, fixed("**BEGIN CODE GENERATION:**\n"))
+	return append(parts, prompt.Fixed("**BEGIN CODE GENERATION:**\n"))
 }
 
 // writeMethod has ALFRED write the method of an unhandled_message
@@ -108,11 +110,11 @@ func (r *cycleRun) writeMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 	}
 	gs := genSpec{}
 	if !r.v.opts.NoMethodGrammar {
-		spec, err := NewMethodSpec(tx, r.m.target, mv.Selector, mv.Params, mv.Args)
+		spec, err := methodspec.New(tx, r.m.target, mv.Selector, mv.Params, mv.Args)
 		if err != nil {
 			return "", err
 		}
-		g := spec.grammar() // built once: it is tens of kilobytes of GBNF
+		g := spec.Build() // once: it is tens of kilobytes of GBNF
 		gs.Grammar, gs.MaxTokens = g.String(), g.MaxLen()
 	}
 	var attempts []MethodAttempt
@@ -146,7 +148,7 @@ func (r *cycleRun) writeMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 		}
 	}
 	r.mu.Lock()
-	r.rec.Result = bound(attempts[len(attempts)-1].Source, r.v.opts.TraceLimit)
+	r.rec.Result = prompt.Bound(attempts[len(attempts)-1].Source, r.v.opts.TraceLimit)
 	r.mu.Unlock()
 	return "", fmt.Errorf("vm: %d method attempts refused, the last: %w", len(attempts), lastErr)
 }
@@ -181,7 +183,7 @@ func (r *cycleRun) checkMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 		r.addLine("[Orchestrator] Trial run failed: %v", err)
 		return &TrialError{Selector: mv.Selector, Err: err}
 	}
-	a.Verdict, a.Trial = VerdictPassed, bound(object.Format(res), 512)
+	a.Verdict, a.Trial = VerdictPassed, prompt.Bound(object.Format(res), 512)
 	return nil
 }
 
@@ -222,8 +224,8 @@ func (e *rollbackError) Error() string {
 func (e *rollbackError) Unwrap() error { return e.err }
 
 func boundAttempt(a MethodAttempt, lim int) MethodAttempt {
-	a.Source = bound(a.Source, lim)
-	a.Error = bound(a.Error, 1024)
+	a.Source = prompt.Bound(a.Source, lim)
+	a.Error = prompt.Bound(a.Error, 1024)
 	return a
 }
 
@@ -235,11 +237,11 @@ func attemptNotes(attempts []MethodAttempt) []string {
 	for _, a := range attempts {
 		switch a.Verdict {
 		case VerdictPassed:
-			out = append(out, fmt.Sprintf("attempt %d passed the audit; trial run returned %s", a.Attempt, bound(a.Trial, 200)))
+			out = append(out, fmt.Sprintf("attempt %d passed the audit; trial run returned %s", a.Attempt, prompt.Bound(a.Trial, 200)))
 		case VerdictRejected:
-			out = append(out, fmt.Sprintf("attempt %d rejected: %s", a.Attempt, bound(strings.Join(a.Findings, "; "), 400)))
+			out = append(out, fmt.Sprintf("attempt %d rejected: %s", a.Attempt, prompt.Bound(strings.Join(a.Findings, "; "), 400)))
 		default:
-			out = append(out, fmt.Sprintf("attempt %d %s: %s", a.Attempt, a.Verdict, bound(a.Error, 400)))
+			out = append(out, fmt.Sprintf("attempt %d %s: %s", a.Attempt, a.Verdict, prompt.Bound(a.Error, 400)))
 		}
 	}
 	return out

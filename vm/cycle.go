@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm/plan"
 )
 
 // cycleRun is the in-memory side of one cognitive cycle: its trace and what
@@ -25,7 +26,7 @@ type cycleRun struct {
 	state    string
 	mv       *missionView // the mission as the prompts describe it
 	tok      TokenCounter // counts the prompts' tokens; set per attempt
-	plan     Plan
+	plan     plan.Plan
 	partials []facetAnswer
 	artifact string
 	kind     string          // artifactMethod or artifactText
@@ -35,7 +36,7 @@ type cycleRun struct {
 }
 
 type facetAnswer struct {
-	Facet
+	plan.Facet
 	Response string
 }
 
@@ -105,7 +106,7 @@ func (r *cycleRun) beginAttempt() {
 	r.tok = r.v.counter()
 	r.rec.ContextSize = r.tok.ContextSize()
 	r.mu.Unlock()
-	r.plan, r.partials, r.artifact, r.kind, r.failure, r.step, r.mv, r.attempts = Plan{}, nil, "", "", nil, 0, nil, nil
+	r.plan, r.partials, r.artifact, r.kind, r.failure, r.step, r.mv, r.attempts = plan.Plan{}, nil, "", "", nil, 0, nil, nil
 	if attempt > 1 {
 		r.addLine("[Orchestrator] Commit conflict; re-running cycle %d (attempt %d).", r.m.id, attempt)
 	}

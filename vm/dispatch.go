@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
 )
 
@@ -36,7 +37,7 @@ type Result struct {
 // cycle's id; WaitCycle waits for its outcome. Two misses of the same
 // selector on the same object while its cycle runs share that cycle.
 func (v *VM) Dispatch(ctx context.Context, target, selector string, args []object.Value, kwargs map[string]object.Value) (Result, error) {
-	if !ValidSelector(selector) {
+	if !guardian.ValidSelector(selector) {
 		return Result{}, fmt.Errorf("%w: %q", ErrBadSelector, selector)
 	}
 	var res Result
@@ -115,33 +116,4 @@ func (v *VM) doesNotUnderstand(ctx context.Context, target object.OID, selector 
 		Cycle:   id,
 		Message: fmt.Sprintf("Mission to handle '%s' dispatched to the Composite Mind.", selector),
 	}, nil
-}
-
-// starlarkKeywords are reserved in Starlark (and Python) and cannot name a
-// method.
-var starlarkKeywords = map[string]bool{
-	"and": true, "as": true, "assert": true, "async": true, "await": true, "break": true,
-	"class": true, "continue": true, "def": true, "del": true, "elif": true, "else": true,
-	"except": true, "finally": true, "for": true, "from": true, "global": true, "if": true,
-	"import": true, "in": true, "is": true, "lambda": true, "load": true, "nonlocal": true,
-	"not": true, "or": true, "pass": true, "raise": true, "return": true, "try": true,
-	"while": true, "with": true, "yield": true, "self": true, "None": true, "True": true, "False": true,
-}
-
-// ValidSelector reports whether s can name a message: an ASCII identifier
-// of at most 64 bytes that is not a Starlark keyword and does not end in
-// "*" (parent slots are not messages).
-func ValidSelector(s string) bool {
-	if s == "" || len(s) > 64 || starlarkKeywords[s] {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case c >= '0' && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -30,7 +30,7 @@
 // and a transition repoints synthesis_state*. DECOMPOSING asks BRICK for a
 // JSON plan under [PlanGrammar]; DELEGATING asks the plan's facets;
 // SYNTHESIZING has ALFRED write the method under the grammar of its
-// [MethodSpec] (built for the mission: the target's slots and methods, the
+// [methodspec.Spec] (built for the mission: the target's slots and methods, the
 // message's arguments), audits it with the guardian and trial-runs it in
 // the sandbox on the message's arguments inside the cycle's transaction
 // (behind an object.Savepoint, so whatever it writes is discarded: the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
 )
 
@@ -58,7 +59,7 @@ func (v *VM) StartCycle(ctx context.Context, target string, brief map[string]obj
 	var key *missionKey
 	if t, _ := b["type"].(object.String); string(t) == MissionUnhandledMessage {
 		sel, _ := b["selector"].(object.String)
-		if !ValidSelector(string(sel)) {
+		if !guardian.ValidSelector(string(sel)) {
 			return 0, fmt.Errorf("%w: %q", ErrBadSelector, sel)
 		}
 		key = &missionKey{oid, string(sel)}

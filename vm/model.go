@@ -26,10 +26,10 @@ type Generation struct {
 	// rule "root", one rule per line, bounded {m,n} repetitions, no
 	// unbounded ones) the output must match; pass it to the sampler as is.
 	// It takes precedence over JSONSchema. The VM passes PlanGrammar when
-	// it asks BRICK for a plan and a MethodSpec grammar when it asks ALFRED for a
+	// it asks BRICK for a plan and a methodspec.Spec grammar when it asks ALFRED for a
 	// method; MaxTokens is then at least the longest string the grammar
 	// admits (one token is at least one byte), so a constrained output is
-	// never cut short. Facet answers and ROBIN's text have no grammar.
+	// never cut short. plan.Facet answers and ROBIN's text have no grammar.
 	Grammar string
 	// JSONSchema, when not empty, is a JSON schema the output must match
 	// (PlanSchema for plans). A Model that can only use one of the two
@@ -93,4 +93,30 @@ type TokenCounter interface {
 	// tokens included. The VM checks every assembled prompt with it, so
 	// PromptTokens(g) + g.MaxTokens never exceeds ContextSize.
 	PromptTokens(g Generation) (int, error)
+}
+
+// byteCounter budgets a model that does not count its tokens: one token
+// per byte (an upper bound for byte-level vocabularies) and a few tokens
+// of chat format per message.
+type byteCounter struct{ ctx int }
+
+func (b byteCounter) ContextSize() int          { return b.ctx }
+func (byteCounter) CountTokens(text string) int { return len(text) }
+func (byteCounter) PromptTokens(g Generation) (int, error) {
+	n := len(g.System) + 8
+	for _, m := range g.Messages {
+		n += len(m.Content) + 8
+	}
+	return n, nil
+}
+
+var _ TokenCounter = byteCounter{}
+
+// counter returns the model's TokenCounter, or a byteCounter of
+// Options.ContextSize when it has none or does not know its context.
+func (v *VM) counter() TokenCounter {
+	if tc, ok := v.currentModel().(TokenCounter); ok && tc.ContextSize() > 0 {
+		return tc
+	}
+	return byteCounter{v.opts.ContextSize}
 }

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm/methodspec"
+	"github.com/batos/batos/vm/prompt"
 )
 
 // personaInfo is what a model call needs from a persona object, read in
@@ -82,7 +85,7 @@ func (r *cycleRun) personaNames(tx *object.Tx) ([]string, error) {
 	}
 	var out []string
 	for _, n := range ps.Names() {
-		if _, ok := ps.Slots[n].(object.Ref); ok && !object.IsParentSlot(n) && ValidSelector(n) {
+		if _, ok := ps.Slots[n].(object.Ref); ok && !object.IsParentSlot(n) && guardian.ValidSelector(n) {
 			out = append(out, n)
 		}
 	}
@@ -104,7 +107,7 @@ type genSpec struct {
 // assembled from parts within the request's window (see budget.go).
 // Outputs are memoized per cycle and step so that a rerun after a
 // conflict replays them.
-func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []part, spec genSpec) (string, error) {
+func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []prompt.Part, spec genSpec) (string, error) {
 	r.addLine("[pLLM] Activated expert: %s", p.Name)
 	r.mu.Lock()
 	r.step++
@@ -122,7 +125,7 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []part, sp
 		Seed:        int64(r.m.id)<<8 | int64(step&0xff),
 	}
 	t0 := time.Now()
-	prompt, tokens, window, err := r.fit(&g, parts, spec.Grammar != "" || spec.JSONSchema != "")
+	text, tokens, window, err := r.fit(&g, parts, spec.Grammar != "" || spec.JSONSchema != "")
 	budget := time.Since(t0)
 	if err != nil {
 		r.mu.Lock()
@@ -151,7 +154,7 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []part, sp
 	}
 	r.rec.Steps = append(r.rec.Steps, Step{
 		State: state, Persona: p.Name, Adapter: p.Adapter,
-		Prompt: bound(prompt, lim), Output: bound(out, lim), Error: errString(err),
+		Prompt: prompt.Bound(text, lim), Output: prompt.Bound(out, lim), Error: errString(err),
 		Duration:     time.Since(start),
 		PromptTokens: tokens, Window: window, MaxTokens: g.MaxTokens, Budget: budget,
 	})
@@ -171,7 +174,7 @@ const minFreeTokens = 64
 // the model counts it (chat format included) and the window it had. A
 // free-text request's output bound is lowered (to minFreeTokens at least)
 // when the fixed parts need the room; a grammar's never is.
-func (r *cycleRun) fit(g *Generation, parts []part, constrained bool) (string, int, int, error) {
+func (r *cycleRun) fit(g *Generation, parts []prompt.Part, constrained bool) (string, int, int, error) {
 	tc := r.tok
 	ctxSize := tc.ContextSize()
 	g.Messages = []Message{{Role: "user", Content: ""}}
@@ -191,15 +194,15 @@ func (r *cycleRun) fit(g *Generation, parts []part, constrained bool) (string, i
 	window := ctxSize - g.MaxTokens - overhead
 	shrunk := 0 // how much the window was narrowed for joins that count more than their parts
 	for range 4 {
-		prompt, err := assemble(tc.CountTokens, window, parts)
-		var nr *errNoRoom
+		text, err := prompt.Assemble(tc.CountTokens, window, parts)
+		var nr *prompt.NoRoomError
 		if errors.As(err, &nr) {
-			return "", 0, window, &ContextError{Persona: g.Persona, Need: overhead + nr.need + shrunk + g.MaxTokens, Context: ctxSize}
+			return "", 0, window, &ContextError{Persona: g.Persona, Need: overhead + nr.Need + shrunk + g.MaxTokens, Context: ctxSize}
 		}
 		if err != nil {
 			return "", 0, window, err
 		}
-		g.Messages = []Message{{Role: "user", Content: prompt}}
+		g.Messages = []Message{{Role: "user", Content: text}}
 		n, err := tc.PromptTokens(*g)
 		if err != nil {
 			return "", 0, window, fmt.Errorf("vm: %s: counting tokens: %w", g.Persona, err)
@@ -211,7 +214,7 @@ func (r *cycleRun) fit(g *Generation, parts []part, constrained bool) (string, i
 			shrunk += over + 8
 			continue
 		}
-		return prompt, n, ctxSize - g.MaxTokens, nil
+		return text, n, ctxSize - g.MaxTokens, nil
 	}
 	return "", 0, window, fmt.Errorf("vm: %s: no prompt within the context of %d tokens after 4 tries (its parts count %d tokens fewer than the whole)", g.Persona, ctxSize, shrunk)
 }
@@ -260,7 +263,7 @@ func (r *cycleRun) view(ctx context.Context, tx *object.Tx) (*missionView, error
 		mv.Brief = fmt.Sprintf("The object %d received the message '%s' with args=%s and kwargs=%s, which neither it nor its parents understand. Create a method named '%s' that handles it.",
 			uint64(r.m.target), sel, a, k, sel)
 		query = string(sel)
-		relevant = relevantNames(string(sel), args, kw)
+		relevant = methodspec.RelevantNames(string(sel), args, kw)
 		selector, params, err := r.methodSignature()
 		if err != nil {
 			return nil, err
@@ -272,15 +275,15 @@ func (r *cycleRun) view(ctx context.Context, tx *object.Tx) (*missionView, error
 		}
 	case MissionSelfAudit:
 		mv.Brief = fmt.Sprintf("Perform a %s audit of BAT OS (the orchestrator is object %d). Statistics from the cycle log: %s",
-			printable(briefString(r.m.brief, "audit_type", "cognitive_efficiency"), 64), uint64(r.m.target), bound(briefString(r.m.brief, "statistics", "none"), 2048))
+			prompt.Printable(briefString(r.m.brief, "audit_type", "cognitive_efficiency"), 64), uint64(r.m.target), prompt.Bound(briefString(r.m.brief, "statistics", "none"), 2048))
 		query = "cognitive efficiency audit"
 	default:
 		text := briefString(r.m.brief, "text", object.Format(r.m.brief))
-		mv.Brief = fmt.Sprintf("Answer this request about object %d: %s", uint64(r.m.target), bound(text, 4096))
-		query = bound(text, 1024)
+		mv.Brief = fmt.Sprintf("Answer this request about object %d: %s", uint64(r.m.target), prompt.Bound(text, 4096))
+		query = prompt.Bound(text, 1024)
 	}
 	var err error
-	if mv.Object, err = viewObject(tx, r.m.target, relevant); err != nil {
+	if mv.Object, err = prompt.ViewObject(tx, r.m.target, relevant); err != nil {
 		return nil, err
 	}
 	if r.v.opts.Retriever != nil && query != "" {

@@ -2,13 +2,15 @@ package vm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm/plan"
+	"github.com/batos/batos/vm/prompt"
 )
 
 // Personas with fixed parts in the cycle.
@@ -58,53 +60,26 @@ func psmDecomposing(ctx context.Context, c *Call) (object.Value, error) {
 		return nil, err
 	}
 	out, err := r.generate(ctx, p, decomposeParts(mv, personas, r.count), genSpec{
-		Grammar:    PlanGrammar(personas),
-		JSONSchema: PlanSchema(personas),
-		MaxTokens:  PlanMaxTokens(personas),
+		Grammar:    plan.Grammar(personas),
+		JSONSchema: plan.Schema(personas),
+		MaxTokens:  plan.MaxTokens(personas),
 	})
 	if err != nil {
 		return nil, err
 	}
-	plan, err := ParsePlan(out, personas)
+	pl, err := plan.Parse(out, personas)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadPlan, err)
 	}
-	r.plan = plan
+	r.plan = pl
 	facets := object.List{}
-	for _, f := range plan.Facets {
+	for _, f := range pl.Facets {
 		facets = append(facets, object.Map{"persona": object.String(f.Persona), "query": object.String(f.Query)})
 	}
 	if err := r.setSlots(c.Tx, map[string]object.Value{"plan": facets}); err != nil {
 		return nil, err
 	}
 	return object.String(StateDelegating), nil
-}
-
-// ParsePlan parses BRICK's output as a Plan whose facets name known
-// personas; it fails with ErrBadPlan.
-func ParsePlan(out string, personas []string) (Plan, error) {
-	var plan Plan
-	dec := json.NewDecoder(strings.NewReader(strings.TrimSpace(out)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&plan); err != nil {
-		return Plan{}, fmt.Errorf("%w: %v", ErrBadPlan, err)
-	}
-	if len(plan.Facets) == 0 || len(plan.Facets) > maxFacets {
-		return Plan{}, fmt.Errorf("%w: %d facets", ErrBadPlan, len(plan.Facets))
-	}
-	for _, f := range plan.Facets {
-		known := false
-		for _, p := range personas {
-			known = known || p == f.Persona
-		}
-		if !known {
-			return Plan{}, fmt.Errorf("%w: unknown persona %q", ErrBadPlan, f.Persona)
-		}
-		if strings.TrimSpace(f.Query) == "" {
-			return Plan{}, fmt.Errorf("%w: empty query", ErrBadPlan)
-		}
-	}
-	return plan, nil
 }
 
 func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
@@ -131,7 +106,7 @@ func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
 		out, err := r.generate(ctx, infos[i], facetParts(mv, f, r.count), genSpec{Tag: fmt.Sprint("facet", i)})
 		// An answer is cut to its bound before it is passed on (a model
 		// may ignore MaxTokens); the prompts that quote it fold it further.
-		answers[i].Response, _ = truncateTokens(out, infos[i].MaxTokens, r.count)
+		answers[i].Response, _ = prompt.Truncate(out, infos[i].MaxTokens, r.count)
 		errs[i] = err
 	}
 	if r.v.opts.ModelConcurrency == 1 || len(infos) == 1 {
@@ -210,7 +185,7 @@ func psmComplete(ctx context.Context, c *Call) (object.Value, error) {
 	}
 	r.addLine("Cycle %d completed (COMPLETE).", r.m.id)
 	r.mu.Lock()
-	r.rec.Result = bound(r.artifact, r.v.opts.TraceLimit)
+	r.rec.Result = prompt.Bound(r.artifact, r.v.opts.TraceLimit)
 	r.mu.Unlock()
 	outcome := "text response"
 	switch r.kind {
@@ -283,7 +258,7 @@ func (r *cycleRun) missionType() string {
 // for the positional arguments, then the keyword names, sorted.
 func (r *cycleRun) methodSignature() (string, []string, error) {
 	sel, _ := r.m.brief["selector"].(object.String)
-	if !ValidSelector(string(sel)) {
+	if !guardian.ValidSelector(string(sel)) {
 		return "", nil, fmt.Errorf("%w: %q", ErrBadSelector, sel)
 	}
 	var params []string
@@ -293,7 +268,7 @@ func (r *cycleRun) methodSignature() (string, []string, error) {
 	}
 	kw, _ := r.m.brief["kwargs"].(object.Map)
 	for _, k := range sortedKeys(kw) {
-		if !ValidSelector(k) || strings.HasPrefix(k, "arg") {
+		if !guardian.ValidSelector(k) || strings.HasPrefix(k, "arg") {
 			return "", nil, fmt.Errorf("%w: keyword %q", ErrBadSelector, k)
 		}
 		params = append(params, k)
@@ -331,11 +306,4 @@ func CleanSource(out string) string {
 		}
 	}
 	return strings.TrimSpace(strings.Join(lines[start:end], "\n")) + "\n"
-}
-
-func bound(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + fmt.Sprintf("... [%d bytes more]", len(s)-n)
 }

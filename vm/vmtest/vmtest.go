@@ -135,7 +135,7 @@ func (m *Model) Personas() []string {
 }
 
 // MethodHeader extracts the "def name(self, ...):" line from a grammar
-// made by vm.MethodSpec.Grammar (it begins with the def line).
+// made by methodspec.Spec.Grammar (it begins with the def line).
 func MethodHeader(grammar string) string {
 	s := strings.TrimPrefix(grammar, `root ::= "`)
 	if i := strings.Index(s, `\n"`); i >= 0 {

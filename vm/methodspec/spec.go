@@ -1,4 +1,4 @@
-package vm
+package methodspec
 
 import (
 	"maps"
@@ -11,9 +11,9 @@ import (
 	"github.com/batos/batos/object"
 )
 
-// MethodSpec is what ALFRED's grammar is built from: the mission's
+// Spec is what ALFRED's grammar is built from: the mission's
 // selector and arguments and the target as the cycle sees it.
-type MethodSpec struct {
+type Spec struct {
 	// Selector is the name of the method to write.
 	Selector string
 	// Params are the parameter names after self: arg0, arg1, ... then
@@ -33,12 +33,12 @@ type MethodSpec struct {
 	Methods map[string]int
 	// Change says which kind of body the grammar admits: ChangeEither
 	// (the zero value), ChangeNever (read-only) or ChangeAlways (state-
-	// changing, ending with the covenant's flag). NewMethodSpec derives it
+	// changing, ending with the covenant's flag). New derives it
 	// from the selector's first word (see SelectorChange).
 	Change Change
 }
 
-// Change is the kind of method body a MethodSpec's grammar admits.
+// Change is the kind of method body a Spec's grammar admits.
 type Change uint8
 
 // Kinds of method body.
@@ -75,13 +75,17 @@ func SelectorChange(selector string) Change {
 	return ChangeEither
 }
 
-// knownArity are the primitives every object inherits from traits_obj
+// Builtins are the primitives every object inherits from traits_obj
 // and the number of arguments they take.
-var knownArity = map[string]int{PrimRepr: 0, PrimDisplay: 0, PrimOID: 0, PrimSlotNames: 0, PrimClone: 0}
+// Builtins are the primitives every object inherits from vm's traits_obj
+// that the grammar types, with their number of parameters after self:
+// vm registers them under these names (a vm test checks), and the
+// grammar knows what each returns.
+var Builtins = map[string]int{"repr": 0, "display": 0, "oid": 0, "slot_names": 0, "clone": 0}
 
 // The grammar grows with every slot and method it may name (a 5,000-slot
 // object gave a 19 MB grammar that llama.cpp samples at a crawl), so
-// NewMethodSpec keeps the slots the mission names first, then the others
+// New keeps the slots the mission names first, then the others
 // by name, up to maxGrammarSlots; and up to maxGrammarMethods methods.
 // The prompt lists the object in the same order.
 const (
@@ -124,7 +128,7 @@ func keepMethods(methods map[string]int, n int) map[string]int {
 		return methods
 	}
 	out := map[string]int{}
-	for name := range knownArity {
+	for name := range Builtins {
 		if a, ok := methods[name]; ok {
 			out[name] = a
 		}
@@ -138,16 +142,19 @@ func keepMethods(methods map[string]int, n int) map[string]int {
 	return out
 }
 
-// maxRefMethods bounds the "slot.name" entries NewMethodSpec reads per
+// maxParentWalk bounds the objects New visits through delegation.
+const maxParentWalk = 64
+
+// maxRefMethods bounds the "slot.name" entries New reads per
 // reference slot.
 const maxRefMethods = 16
 
-// NewMethodSpec reads the target's slots (own and through parent*
+// New reads the target's slots (own and through parent*
 // delegation, first found wins, in the order of object.Tx.Lookup) and
 // methods inside tx, and the methods of the objects its reference slots
 // refer to (as "slot.name" entries).
-func NewMethodSpec(tx *object.Tx, target object.OID, selector string, params []string, args []object.Value) (MethodSpec, error) {
-	s := MethodSpec{
+func New(tx *object.Tx, target object.OID, selector string, params []string, args []object.Value) (Spec, error) {
+	s := Spec{
 		Selector: selector,
 		Params:   slices.Clone(params),
 		Args:     slices.Clone(args),
@@ -156,9 +163,9 @@ func NewMethodSpec(tx *object.Tx, target object.OID, selector string, params []s
 		Change:   SelectorChange(selector),
 	}
 	if err := collect(tx, target, s.Slots, s.Methods); err != nil {
-		return MethodSpec{}, err
+		return Spec{}, err
 	}
-	relevant := relevantNames(selector, object.List(args), nil)
+	relevant := RelevantNames(selector, object.List(args), nil)
 	for _, p := range params {
 		relevant[p] = true // keyword names, as the prompt ranks them
 	}
@@ -190,7 +197,7 @@ func NewMethodSpec(tx *object.Tx, target object.OID, selector string, params []s
 // wins.
 func collect(tx *object.Tx, oid object.OID, slots map[string]object.Value, methods map[string]int) error {
 	seen := map[string]bool{}
-	return eachDelegate(tx, oid, func(o *object.Object) {
+	return tx.Delegates(oid, maxParentWalk, func(o *object.Object) {
 		for _, name := range o.Names() {
 			if seen[name] || object.IsParentSlot(name) {
 				continue
@@ -200,13 +207,13 @@ func collect(tx *object.Tx, oid object.OID, slots map[string]object.Value, metho
 			case *object.Method:
 				methods[name] = methodArity(v)
 			case object.Primitive:
-				if n, ok := knownArity[name]; ok && string(v) == name {
+				if n, ok := Builtins[name]; ok && string(v) == name {
 					methods[name] = n
 				} else {
 					methods[name] = -1
 				}
 			default:
-				slots[name] = v // cloned by NewMethodSpec for the slots it keeps
+				slots[name] = v // cloned by New for the slots it keeps
 			}
 		}
 	})
@@ -238,9 +245,40 @@ func methodArity(m *object.Method) int {
 // self.NAME in generated code: a Starlark identifier, not a keyword, not
 // private (leading underscore), at most maxNameLen bytes.
 func usableName(name string) bool {
-	return ValidSelector(name) && !strings.HasPrefix(name, "_") && len(name) <= maxNameLen
+	return guardian.ValidSelector(name) && !strings.HasPrefix(name, "_") && len(name) <= maxNameLen
 }
 
 // maxNameLen bounds the slot, method and parameter names the method
 // grammar writes, which bounds its lines.
 const maxNameLen = 24
+
+// RelevantNames are the slot names a message names: the words of the
+// selector (and the selector minus a verb prefix such as get_ or set_),
+// the keyword names and short string arguments.
+func RelevantNames(selector string, args object.List, kw object.Map) map[string]bool {
+	out := map[string]bool{}
+	add := func(s string) {
+		if s != "" && len(s) <= 64 {
+			out[s] = true
+		}
+	}
+	add(selector)
+	words := strings.Split(selector, "_")
+	for i, w := range words {
+		add(w)
+		if i > 0 {
+			add(strings.Join(words[i:], "_"))
+		}
+		add(w + "s") // count -> counts, item -> items
+		add(strings.TrimSuffix(w, "s"))
+	}
+	for k := range kw {
+		add(k)
+	}
+	for _, a := range args {
+		if s, ok := a.(object.String); ok {
+			add(string(s))
+		}
+	}
+	return out
+}

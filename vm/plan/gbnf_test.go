@@ -1,4 +1,4 @@
-package vm
+package plan
 
 import (
 	"math/rand/v2"
@@ -15,17 +15,17 @@ import (
 func TestRenderedGrammarsAsLlamaReadsThem(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	personas := []string{"ALFRED", "BABS", "BRICK", "ROBIN"}
-	g, err := gbnf.Parse(PlanGrammar(personas))
+	g, err := gbnf.Parse(Grammar(personas))
 	if err != nil {
-		t.Fatalf("%v\n%s", err, PlanGrammar(personas))
+		t.Fatalf("%v\n%s", err, Grammar(personas))
 	}
 	for range 1000 {
 		s := g.Sample(r)
-		if _, err := ParsePlan(s, personas); err != nil {
+		if _, err := Parse(s, personas); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
-		if len(s) > PlanMaxTokens(personas) {
-			t.Fatalf("plan longer than PlanMaxTokens: %s", s)
+		if len(s) > MaxTokens(personas) {
+			t.Fatalf("plan longer than MaxTokens: %s", s)
 		}
 	}
 }

@@ -1,9 +1,10 @@
-package vm
+package methodspec
 
 import (
 	"strings"
 
 	"github.com/batos/batos/gbnf"
+	"github.com/batos/batos/guardian"
 )
 
 // exprs are the typed expressions of the method grammar over one env;
@@ -62,7 +63,7 @@ func lastDot(s string) int {
 
 // free reports whether a loop variable may be called name.
 func (b *mbuilder) free(name string) bool {
-	if !ValidSelector(name) {
+	if !guardian.ValidSelector(name) {
 		return false
 	}
 	for _, l := range localVocab {
@@ -111,7 +112,7 @@ func (b *mbuilder) ex(e *env) *exprs {
 		call = append(call, lit(")"))
 		calls = append(calls, call)
 		// A method of unknown result, as the string it most often is.
-		if _, prim := knownArity[m[strings.LastIndexByte(m, '.')+1:]]; !prim {
+		if _, prim := Builtins[m[strings.LastIndexByte(m, '.')+1:]]; !prim {
 			strCalls = append(strCalls, call)
 		}
 	}
@@ -125,7 +126,7 @@ func (b *mbuilder) ex(e *env) *exprs {
 	if strs != nil {
 		numAtoms = append(numAtoms, seq(lit("len("), strs, lit(".split())")))
 	}
-	if b.has(PrimSlotNames) {
+	if b.has("slot_names") {
 		numAtoms = append(numAtoms, lit("len(self.slot_names())"))
 	}
 	if nums != nil {
@@ -159,7 +160,7 @@ func (b *mbuilder) ex(e *env) *exprs {
 			strAtoms = append(strAtoms, idx)
 		}
 	}
-	if b.has(PrimOID) {
+	if b.has("oid") {
 		numAtoms = append(numAtoms, lit("self.oid()"))
 	}
 	x.num1 = b.def("n1", alt(numAtoms...))
@@ -183,7 +184,7 @@ func (b *mbuilder) ex(e *env) *exprs {
 	for _, d := range e.of(isKind(kDict)) {
 		freshStr = append(freshStr, lit(d.text+".keys()"))
 	}
-	if b.has(PrimSlotNames) {
+	if b.has("slot_names") {
 		freshStr = append(freshStr, lit("self.slot_names()"))
 	}
 	for _, src := range e.of(func(n vname) bool { return n.t.k == kList || n.t.k == kDict }) {
@@ -239,13 +240,13 @@ func (b *mbuilder) ex(e *env) *exprs {
 			seq(strs, lit(".replace("), b.sepLit(), lit(", "), b.sepLit(), lit(")")),
 			seq(strs, lit("["), alt(seq(lit(":"), posLit), seq(posLit, lit(":"))), lit("]")))
 	}
-	for _, m := range []string{PrimRepr, PrimDisplay} {
+	for _, m := range []string{"repr", "display"} {
 		if b.has(m) {
 			strAtoms = append(strAtoms, lit("self."+m+"()"))
 		}
 	}
 	for _, o := range e.of(isKind(kObj)) {
-		if b.has(o.slot + "." + PrimRepr) {
+		if b.has(o.slot + "." + "repr") {
 			strAtoms = append(strAtoms, lit(o.text+".repr()"))
 		}
 	}

@@ -1,7 +1,6 @@
-package vm
+package prompt
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,19 +8,20 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
 )
 
-// objectView is what the prompts say about the object a mission is about:
+// ObjectView is what the prompts say about the object a mission is about:
 // its own slots and what it understands through its parents.
-type objectView struct {
+type ObjectView struct {
 	OID       object.OID
-	Own       []slotView
-	Inherited []slotView // behaviour (methods, primitives) found on parents, not shadowed
+	Own       []Slot
+	Inherited []Slot // behaviour (methods, primitives) found on parents, not shadowed
 	Relevant  map[string]bool
 }
 
-type slotView struct {
+type Slot struct {
 	Name  string
 	Value object.Value
 }
@@ -29,12 +29,12 @@ type slotView struct {
 // maxParentWalk bounds the objects visited for inherited behaviour.
 const maxParentWalk = 64
 
-// viewObject reads the object and its parents' behaviour in tx. relevant
+// ViewObject reads the object and its parents' behaviour in tx. relevant
 // names slots to describe first.
-func viewObject(tx *object.Tx, oid object.OID, relevant map[string]bool) (*objectView, error) {
-	v := &objectView{OID: oid, Relevant: relevant}
+func ViewObject(tx *object.Tx, oid object.OID, relevant map[string]bool) (*ObjectView, error) {
+	v := &ObjectView{OID: oid, Relevant: relevant}
 	seen := map[string]bool{}
-	err := eachDelegate(tx, oid, func(o *object.Object) {
+	err := tx.Delegates(oid, maxParentWalk, func(o *object.Object) {
 		for _, n := range o.Names() {
 			if seen[n] {
 				continue
@@ -42,84 +42,23 @@ func viewObject(tx *object.Tx, oid object.OID, relevant map[string]bool) (*objec
 			seen[n] = true
 			switch {
 			case o.OID == oid:
-				v.Own = append(v.Own, slotView{n, o.Slots[n]})
+				v.Own = append(v.Own, Slot{n, o.Slots[n]})
 			case isBehaviour(o.Slots[n]):
-				v.Inherited = append(v.Inherited, slotView{n, o.Slots[n]})
+				v.Inherited = append(v.Inherited, Slot{n, o.Slots[n]})
 			}
 		}
 	})
 	return v, err
 }
 
-// eachDelegate calls fn with the object oid and then with its parents,
-// depth first in slot order as object.Tx.Lookup searches them, each once
-// and at most maxParentWalk objects. A parent that no longer exists is
-// skipped (it is still named by the reference that points at it).
-func eachDelegate(tx *object.Tx, oid object.OID, fn func(*object.Object)) error {
-	visited := map[object.OID]bool{}
-	var walk func(id object.OID) error
-	walk = func(id object.OID) error {
-		if visited[id] || len(visited) >= maxParentWalk {
-			return nil
-		}
-		visited[id] = true
-		o, err := tx.Get(id)
-		if errors.Is(err, object.ErrNotFound) && id != oid {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		fn(o)
-		for _, p := range o.Parents() {
-			if err := walk(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(oid)
-}
-
-// relevantNames are the slot names a mission names: the words of the
-// selector (and the selector minus a verb prefix such as get_ or set_),
-// the keyword names and short string arguments.
-func relevantNames(selector string, args object.List, kw object.Map) map[string]bool {
-	out := map[string]bool{}
-	add := func(s string) {
-		if s != "" && len(s) <= 64 {
-			out[s] = true
-		}
-	}
-	add(selector)
-	words := strings.Split(selector, "_")
-	for i, w := range words {
-		add(w)
-		if i > 0 {
-			add(strings.Join(words[i:], "_"))
-		}
-		add(w + "s") // count -> counts, item -> items
-		add(strings.TrimSuffix(w, "s"))
-	}
-	for k := range kw {
-		add(k)
-	}
-	for _, a := range args {
-		if s, ok := a.(object.String); ok {
-			add(string(s))
-		}
-	}
-	return out
-}
-
-// describe returns a Fit for the object's description: own slots (the
+// Describe returns a Fit for the object's description: own slots (the
 // relevant ones first, then methods, then data slots), each as its name,
 // kind and a folded value preview, then what it understands through its
 // parents, within the limit, ending with a line that says how many slots
 // were left out.
-func (v *objectView) describe(count func(string) int) func(int) (string, bool) {
+func (v *ObjectView) Describe(count func(string) int) func(int) (string, bool) {
 	own := slices.Clone(v.Own)
-	rank := func(s slotView) int {
+	rank := func(s Slot) int {
 		switch {
 		case v.Relevant[s.Name]:
 			return 0
@@ -129,11 +68,11 @@ func (v *objectView) describe(count func(string) int) func(int) (string, bool) {
 			return 3
 		}
 	}
-	slices.SortStableFunc(own, func(a, b slotView) int { return rank(a) - rank(b) })
+	slices.SortStableFunc(own, func(a, b Slot) int { return rank(a) - rank(b) })
 	// Entries: the slots in rank order, with the line of inherited
 	// behaviour after the relevant slots and the object's own methods.
 	type entry struct {
-		slot      slotView
+		slot      Slot
 		inherited bool
 	}
 	entries := make([]entry, 0, len(own)+1)
@@ -156,16 +95,16 @@ func (v *objectView) describe(count func(string) int) func(int) (string, bool) {
 	}
 	header := fmt.Sprintf("The object %d has %d slots of its own:\n", uint64(v.OID), len(v.Own))
 	more := func(n int) string { return fmt.Sprintf("- (%d more entries left out)\n", n) }
-	return fitLines(header, len(entries), line, more, count)
+	return FitLines(header, len(entries), line, more, count)
 }
 
 // inheritedLine lists the behaviour the object has through its parents.
-func (v *objectView) inheritedLine() string {
+func (v *ObjectView) inheritedLine() string {
 	var names []string
 	for _, s := range v.Inherited {
 		names = append(names, signature(s))
 	}
-	return "- understood through its parents: " + bound(strings.Join(names, ", "), 1024) + "\n"
+	return "- understood through its parents: " + Bound(strings.Join(names, ", "), 1024) + "\n"
 }
 
 func isBehaviour(v object.Value) bool {
@@ -178,26 +117,26 @@ func isBehaviour(v object.Value) bool {
 
 // slotLine renders one slot: name (kind): preview, or a method's
 // signature.
-func slotLine(s slotView) string {
+func slotLine(s Slot) string {
 	switch x := s.Value.(type) {
 	case *object.Method:
 		by := ""
 		if x.Author != "" {
-			by = " by " + printable(x.Author, 32)
+			by = " by " + Printable(x.Author, 32)
 		}
 		return signature(s) + " (method" + by + ")"
 	case object.Primitive:
 		return signature(s) + " (primitive)"
 	}
-	return safeName(s.Name) + " (" + kindName(s.Value) + "): " + preview(s.Value, 96, 1)
+	return SafeName(s.Name) + " (" + kindName(s.Value) + "): " + Preview(s.Value, 96, 1)
 }
 
 // signature renders a behaviour slot as name(params).
-func signature(s slotView) string {
-	name := safeName(s.Name)
+func signature(s Slot) string {
+	name := SafeName(s.Name)
 	if m, ok := s.Value.(*object.Method); ok {
 		if p, ok := methodParams(m.Source); ok {
-			return name + "(" + printable(p, 96) + ")"
+			return name + "(" + Printable(p, 96) + ")"
 		}
 	}
 	return name + "()"
@@ -244,10 +183,10 @@ func kindName(v object.Value) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// preview renders a value in at most about max bytes: strings cut and
+// Preview renders a value in at most about max bytes: strings cut and
 // quoted, lists and maps folded to their first items, nesting below depth
 // folded to its kind.
-func preview(v object.Value, max, depth int) string {
+func Preview(v object.Value, max, depth int) string {
 	switch x := v.(type) {
 	case object.String:
 		if len(x) <= max {
@@ -264,29 +203,29 @@ func preview(v object.Value, max, depth int) string {
 		if depth <= 0 {
 			return fmt.Sprintf("[...%d items]", len(x))
 		}
-		return fold("[", "]", len(x), len(x), max, func(i int) string { return preview(x[i], max/3, depth-1) })
+		return fold("[", "]", len(x), len(x), max, func(i int) string { return Preview(x[i], max/3, depth-1) })
 	case object.Map:
 		if depth <= 0 {
 			return fmt.Sprintf("{...%d keys}", len(x))
 		}
-		keys := firstKeys(x, 3)
+		keys := x.FirstKeys(3)
 		return fold("{", "}", len(keys), len(x), max, func(i int) string {
-			return strconv.Quote(cutUTF8(keys[i], max/4)) + ": " + preview(x[keys[i]], max/3, depth-1)
+			return strconv.Quote(cutUTF8(keys[i], max/4)) + ": " + Preview(x[keys[i]], max/3, depth-1)
 		})
 	case *object.Method, object.Primitive:
 		return kindName(v)
 	}
-	return bound(object.Format(v), max)
+	return Bound(object.Format(v), max)
 }
 
 // fold joins the first of a container's total items (at most 3 of the
 // avail that item renders, while they stay within about max bytes) and
 // says how many it left out.
-func fold(open, closing string, avail, total, max int, item func(i int) string) string {
+func fold(open, closing string, avail, total, max int, Item func(i int) string) string {
 	var parts []string
 	used, i := 0, 0
 	for ; i < avail && i < 3 && used <= max; i++ {
-		p := item(i)
+		p := Item(i)
 		used += len(p)
 		parts = append(parts, p)
 	}
@@ -296,17 +235,17 @@ func fold(open, closing string, avail, total, max int, item func(i int) string) 
 	return open + strings.Join(parts, ", ") + closing
 }
 
-// safeName renders a slot name for a prompt: a valid selector (or parent
+// SafeName renders a slot name for a prompt: a valid selector (or parent
 // slot) as is, anything else quoted and cut.
-func safeName(n string) string {
-	if len(n) <= 64 && (ValidSelector(n) || object.IsParentSlot(n) && ValidSelector(strings.TrimSuffix(n, "*"))) {
+func SafeName(n string) string {
+	if len(n) <= 64 && (guardian.ValidSelector(n) || object.IsParentSlot(n) && guardian.ValidSelector(strings.TrimSuffix(n, "*"))) {
 		return n
 	}
 	return strconv.Quote(cutUTF8(n, 48))
 }
 
-// printable keeps printable text on one line, cut to max bytes.
-func printable(s string, max int) string {
+// Printable keeps printable text on one line, cut to max bytes.
+func Printable(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return '?'
@@ -327,19 +266,11 @@ func cutUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// firstKeys returns the n smallest keys of m in order, without sorting
-// all of them (a slot may hold a million keys).
-func firstKeys(m object.Map, n int) []string {
-	out := make([]string, 0, n+1)
-	for k := range m {
-		i, _ := slices.BinarySearch(out, k)
-		if i >= n {
-			continue
-		}
-		out = slices.Insert(out, i, k)
-		if len(out) > n {
-			out = out[:n]
-		}
+// Bound cuts s to n bytes (at a rune boundary), noting how many bytes
+// were left out.
+func Bound(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return out
+	return strings.ToValidUTF8(s[:n], "") + fmt.Sprintf("... [%d bytes more]", len(s)-n)
 }

@@ -1,4 +1,4 @@
-package vm
+package methodspec
 
 import (
 	"fmt"
@@ -7,11 +7,12 @@ import (
 	"strings"
 
 	"github.com/batos/batos/gbnf"
+	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
 )
 
 // The method grammar: the bounded, typed Starlark subset ALFRED writes in,
-// built per mission from a MethodSpec.
+// built per mission from a Spec.
 //
 // A body is a sequence of at most maxUnits top-level units (a simple
 // statement, a local binding, or one of at most maxCompound if/for
@@ -51,6 +52,11 @@ const (
 	maxComment  = 40 // characters of a comment line
 	maxDictKeys = 16 // literal keys of a dict slot the grammar names
 )
+
+// textChars are the characters allowed inside generated string literals,
+// docstrings and comments: no quote, no backslash, no newline, so no
+// escape sequence can ever be needed.
+const textChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?()'-_"
 
 // kind is the kind of a value as the grammar types it.
 type kind uint8
@@ -225,9 +231,9 @@ func opt(n gbnf.Node) gbnf.Node {
 
 func ind(depth int) string { return strings.Repeat("    ", depth) }
 
-// mbuilder builds the grammar of one MethodSpec.
+// mbuilder builds the grammar of one Spec.
 type mbuilder struct {
-	s        MethodSpec
+	s        Spec
 	g        *gbnf.Grammar
 	bodies   map[string]string // rendered body -> rule name
 	n        int
@@ -242,13 +248,15 @@ type mbuilder struct {
 // Grammar returns the GBNF grammar (start rule "root", one rule per line,
 // bounded repetitions only) under which ALFRED writes the method of s.
 // The text begins with root ::= "def <selector>(self[, params]):\n".
-func (s MethodSpec) Grammar() string { return s.grammar().String() }
+func (s Spec) Grammar() string { return s.Build().String() }
 
 // MaxTokens returns the length in bytes of the longest program Grammar
 // admits, an upper bound on its length in tokens.
-func (s MethodSpec) MaxTokens() int { return s.grammar().MaxLen() }
+func (s Spec) MaxTokens() int { return s.Build().MaxLen() }
 
-func (s MethodSpec) grammar() *gbnf.Grammar {
+// Build builds the grammar of Grammar, to render it and measure it once
+// (it is tens of kilobytes of GBNF).
+func (s Spec) Build() *gbnf.Grammar {
 	b := &mbuilder{s: s, g: gbnf.New(), bodies: map[string]string{}, exprs: map[string]*exprs{}, memo: map[string]gbnf.Node{}}
 	b.g.Rule("root", lit("")) // first, whatever rules the body needs
 	b.init()
@@ -331,7 +339,7 @@ func (b *mbuilder) init() {
 			n.nonEmpty = len(x) > 0
 		case object.Map:
 			// A dict's literal keys are bounded too: each adds rules.
-			for _, k := range firstKeys(x, 4*maxDictKeys) {
+			for _, k := range x.FirstKeys(4 * maxDictKeys) {
 				if safeText(k) && len(k) <= maxStrLit && len(n.keys) < maxDictKeys {
 					n.keys = append(n.keys, k)
 				}
@@ -340,7 +348,7 @@ func (b *mbuilder) init() {
 		b.slots = append(b.slots, n)
 	}
 	for i, p := range s.Params {
-		if !ValidSelector(p) {
+		if !guardian.ValidSelector(p) {
 			continue
 		}
 		var v object.Value
@@ -377,7 +385,7 @@ func (b *mbuilder) init() {
 	}
 	for _, m := range slices.Sorted(maps.Keys(s.Methods)) {
 		n := s.Methods[m]
-		if m == s.Selector || n < 0 || n > 3 || m == PrimClone && s.Change == ChangeNever {
+		if m == s.Selector || n < 0 || n > 3 || m == "clone" && s.Change == ChangeNever {
 			continue // a read-only method makes no objects either
 		}
 		ok := true

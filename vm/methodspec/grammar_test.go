@@ -1,4 +1,4 @@
-package vm
+package methodspec_test
 
 import (
 	"context"
@@ -21,15 +21,17 @@ import (
 	"github.com/batos/batos/gbnf"
 	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm"
+	"github.com/batos/batos/vm/methodspec"
 )
 
-// trialWorld is a VM with a target object of a handful of slots that
+// trialWorld is a vm.VM with a target object of a handful of slots that
 // delegates to genesis_obj, and a sandbox runner in process.
 type trialWorld struct {
-	v      *VM
+	v      *vm.VM
 	store  *object.Store
 	target object.OID
-	run    MethodRunner
+	run    vm.MethodRunner
 }
 
 var trialSlots = map[string]object.Value{
@@ -48,14 +50,14 @@ func newTrialWorld(t testing.TB) *trialWorld {
 	}
 	t.Cleanup(func() { store.Close() })
 	ctx := context.Background()
-	v, err := Open(ctx, store, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v, err := vm.Open(ctx, store, vm.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close(ctx) })
-	w := &trialWorld{v: v, store: store, run: v.NewRunner(SandboxLimits{MaxAllocBytes: -1})}
+	w := &trialWorld{v: v, store: store, run: v.NewRunner(vm.SandboxLimits{MaxAllocBytes: -1})}
 	err = store.Update(ctx, func(tx *object.Tx) error {
-		g, err := tx.Root(RootGenesis)
+		g, err := tx.Root(vm.RootGenesis)
 		if err != nil {
 			return err
 		}
@@ -73,12 +75,12 @@ func newTrialWorld(t testing.TB) *trialWorld {
 	return w
 }
 
-func (w *trialWorld) spec(t testing.TB, selector string, params []string, args []object.Value) MethodSpec {
+func (w *trialWorld) spec(t testing.TB, selector string, params []string, args []object.Value) methodspec.Spec {
 	t.Helper()
-	var s MethodSpec
+	var s methodspec.Spec
 	err := w.store.View(context.Background(), func(tx *object.Tx) error {
 		var err error
-		s, err = NewMethodSpec(tx, w.target, selector, params, args)
+		s, err = methodspec.New(tx, w.target, selector, params, args)
 		return err
 	})
 	if err != nil {
@@ -129,12 +131,12 @@ func TestMethodGrammarSamplesRun(t *testing.T) {
 	base := w.spec(t, "update_stats", params, args)
 	for _, tc := range []struct {
 		name   string
-		change Change
+		change methodspec.Change
 		n      int
 	}{
-		{"either", ChangeEither, 10000},
-		{"read-only", ChangeNever, 2000},
-		{"state-changing", ChangeAlways, 2000},
+		{"either", methodspec.ChangeEither, 10000},
+		{"read-only", methodspec.ChangeNever, 2000},
+		{"state-changing", methodspec.ChangeAlways, 2000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := base
@@ -148,7 +150,7 @@ func TestMethodGrammarSamplesRun(t *testing.T) {
 	}
 }
 
-func sampleRun(t *testing.T, w *trialWorld, spec MethodSpec, params []string, args []object.Value, n int) {
+func sampleRun(t *testing.T, w *trialWorld, spec methodspec.Spec, params []string, args []object.Value, n int) {
 	text := spec.Grammar()
 	g, err := gbnf.Parse(text)
 	if err != nil {
@@ -174,7 +176,7 @@ func sampleRun(t *testing.T, w *trialWorld, spec MethodSpec, params []string, ar
 		if flagged {
 			mutating++
 		}
-		if flagged && spec.Change == ChangeNever || !flagged && spec.Change == ChangeAlways {
+		if flagged && spec.Change == methodspec.ChangeNever || !flagged && spec.Change == methodspec.ChangeAlways {
 			t.Fatalf("a %v body:\n%s", spec.Change, src)
 		}
 		var cls string
@@ -215,7 +217,7 @@ func sampleRun(t *testing.T, w *trialWorld, spec MethodSpec, params []string, ar
 type corpusCase struct {
 	file    string
 	source  string // the method, header stripped
-	spec    MethodSpec
+	spec    methodspec.Spec
 	verdict []string // "pass" or the rule ids expected, sorted
 }
 
@@ -282,8 +284,8 @@ func loadMethodCorpus(t testing.TB) []corpusCase {
 			}
 		}
 		c.spec.Params = params
-		c.spec.Methods = map[string]int{PrimRepr: 0, PrimDisplay: 0, PrimOID: 0, PrimSlotNames: 0, PrimClone: 0}
-		c.spec.Change = SelectorChange(c.spec.Selector) // as NewMethodSpec derives it
+		c.spec.Methods = map[string]int{"repr": 0, "display": 0, "oid": 0, "slot_names": 0, "clone": 0}
+		c.spec.Change = methodspec.SelectorChange(c.spec.Selector) // as methodspec.New derives it
 		for k, v := range methods {
 			n, _ := v.(json.Number).Int64()
 			c.spec.Methods[k] = int(n)
@@ -403,19 +405,19 @@ func TestMethodCorpusCoverage(t *testing.T) {
 // the grammar's first line.
 func TestMethodGrammarDisplayYourself(t *testing.T) {
 	w := newTrialWorld(t)
-	var spec MethodSpec
+	var spec methodspec.Spec
 	err := w.store.View(context.Background(), func(tx *object.Tx) error {
-		g, err := tx.Root(RootGenesis)
+		g, err := tx.Root(vm.RootGenesis)
 		if err != nil {
 			return err
 		}
-		spec, err = NewMethodSpec(tx, g, "display_yourself", nil, nil)
+		spec, err = methodspec.New(tx, g, "display_yourself", nil, nil)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{PrimRepr, PrimOID, PrimSlotNames, PrimClone} {
+	for _, m := range []string{"repr", "oid", "slot_names", "clone"} {
 		if n, ok := spec.Methods[m]; !ok || n != 0 {
 			t.Errorf("Methods[%s] = %d, %v", m, n, ok)
 		}
@@ -448,9 +450,9 @@ func TestMethodGrammarDisplayYourself(t *testing.T) {
 // MaxTokens is the exact bound: it grows with the target, it is met by
 // no sample, and it stays moderate for a target with a handful of slots.
 func TestMethodGrammarMaxTokens(t *testing.T) {
-	empty := MethodSpec{Selector: "f"}
-	rich := MethodSpec{Selector: "f", Params: []string{"arg0"}, Args: []object.Value{object.Int(1)}, Slots: trialSlots,
-		Methods: map[string]int{PrimRepr: 0, PrimOID: 0, PrimSlotNames: 0, PrimClone: 0}}
+	empty := methodspec.Spec{Selector: "f"}
+	rich := methodspec.Spec{Selector: "f", Params: []string{"arg0"}, Args: []object.Value{object.Int(1)}, Slots: trialSlots,
+		Methods: map[string]int{"repr": 0, "oid": 0, "slot_names": 0, "clone": 0}}
 	a, b := empty.MaxTokens(), rich.MaxTokens()
 	if a <= 0 || b <= a {
 		t.Errorf("MaxTokens empty %d, rich %d", a, b)
@@ -477,14 +479,14 @@ func FuzzMethodSpec(f *testing.F) {
 	f.Add("if", "_slots", "__class__", "é")
 	f.Add("a\nb", "parent*", "self", "None")
 	f.Fuzz(func(t *testing.T, s1, s2, m, p string) {
-		spec := MethodSpec{
+		spec := methodspec.Spec{
 			Selector: "act",
 			Params:   []string{"arg0"},
 			Args:     []object.Value{object.String("v")},
 			Slots:    map[string]object.Value{s1: object.Int(1), s2: object.List{object.String("a")}},
-			Methods:  map[string]int{m: 0, PrimRepr: 0},
+			Methods:  map[string]int{m: 0, "repr": 0},
 		}
-		if ValidSelector(p) && p != "act" {
+		if guardian.ValidSelector(p) && p != "act" {
 			spec.Params = []string{p}
 		}
 		text := spec.Grammar()

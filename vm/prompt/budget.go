@@ -1,4 +1,4 @@
-package vm
+package prompt
 
 import (
 	"fmt"
@@ -7,18 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Every prompt of a cycle is assembled within its window: the model's
-// context minus the request's output bound minus what the chat format and
-// the system prompt take. A prompt is a list of parts in output order.
-// Fixed parts (the instruction, the covenant, the selector and arguments)
-// must fit, or the cycle fails at once with a ContextError naming the
-// context it would need. Foldable parts (the object's description, the
-// facets' answers, catalog passages, earlier attempts) render themselves
-// within a token limit: in priority order each first gets at most its
-// share of what the fixed parts leave, then what the others left over.
-
-// part is one piece of a prompt.
-type part struct {
+// Part is one piece of a prompt.
+type Part struct {
 	// Text is a fixed part (Fit nil).
 	Text string
 	// Fit renders a foldable part within limit tokens (count(text) <=
@@ -31,18 +21,18 @@ type part struct {
 	Share float64
 }
 
-func fixed(s string) part { return part{Text: s} }
+func Fixed(s string) Part { return Part{Text: s} }
 
-// errNoRoom says the fixed parts of a prompt need more tokens than the
+// NoRoomError says the fixed parts of a prompt need more tokens than the
 // window has.
-type errNoRoom struct{ need, window int }
+type NoRoomError struct{ Need, Window int }
 
-func (e *errNoRoom) Error() string {
-	return fmt.Sprintf("fixed parts need %d tokens, the window has %d", e.need, e.window)
+func (e *NoRoomError) Error() string {
+	return fmt.Sprintf("fixed parts need %d tokens, the window has %d", e.Need, e.Window)
 }
 
-// assemble joins parts within window tokens as count measures them.
-func assemble(count func(string) int, window int, parts []part) (string, error) {
+// Assemble joins parts within window tokens as count measures them.
+func Assemble(count func(string) int, window int, parts []Part) (string, error) {
 	texts := make([]string, len(parts))
 	used := 0
 	var flex []int
@@ -55,7 +45,7 @@ func assemble(count func(string) int, window int, parts []part) (string, error) 
 		flex = append(flex, i)
 	}
 	if used > window {
-		return "", &errNoRoom{need: used, window: window}
+		return "", &NoRoomError{Need: used, Window: window}
 	}
 	slices.SortStableFunc(flex, func(a, b int) int { return parts[a].Prio - parts[b].Prio })
 	room := window - used
@@ -90,10 +80,10 @@ func assemble(count func(string) int, window int, parts []part) (string, error) 
 	return strings.Join(texts, ""), nil
 }
 
-// truncateTokens returns s when it fits in limit tokens, else its longest
+// Truncate returns s when it fits in limit tokens, else its longest
 // prefix (cut at a character boundary) that fits with the marker
 // " [... N bytes left out]" appended.
-func truncateTokens(s string, limit int, count func(string) int) (string, bool) {
+func Truncate(s string, limit int, count func(string) int) (string, bool) {
 	if limit <= 0 {
 		return "", s != ""
 	}
@@ -123,11 +113,11 @@ func truncateTokens(s string, limit int, count func(string) int) (string, bool) 
 	return "", true
 }
 
-// fitLines returns a Fit that keeps whole lines in order while they fit,
+// FitLines returns a Fit that keeps whole lines in order while they fit,
 // then says how many were left out with more(n) (which must be short).
 // line(i) renders line i of n on demand, so a long list costs only the
 // lines that fit.
-func fitLines(header string, n int, line func(i int) string, more func(n int) string, count func(string) int) func(int) (string, bool) {
+func FitLines(header string, n int, line func(i int) string, more func(n int) string, count func(string) int) func(int) (string, bool) {
 	return func(limit int) (string, bool) {
 		if n == 0 {
 			return "", false
@@ -158,8 +148,8 @@ func fitLines(header string, n int, line func(i int) string, more func(n int) st
 	}
 }
 
-// spaced returns fit with a blank line after whatever it renders.
-func spaced(fit func(int) (string, bool)) func(int) (string, bool) {
+// Spaced returns fit with a blank line after whatever it renders.
+func Spaced(fit func(int) (string, bool)) func(int) (string, bool) {
 	return func(limit int) (string, bool) {
 		t, f := fit(limit - 1)
 		if t == "" {
@@ -169,14 +159,14 @@ func spaced(fit func(int) (string, bool)) func(int) (string, bool) {
 	}
 }
 
-// item is one entry of a list whose body may be cut: Prefix and Suffix
+// Item is one entry of a list whose body may be cut: Prefix and Suffix
 // (usually a newline) are kept whole.
-type item struct{ Prefix, Body, Suffix string }
+type Item struct{ Prefix, Body, Suffix string }
 
-// fitEach returns a Fit for a list of items whose bodies may be cut: each
+// FitEach returns a Fit for a list of items whose bodies may be cut: each
 // gets an equal share of the limit (what one leaves unused goes to the
 // next), its body truncated to it; items with no room are left out.
-func fitEach(header string, items []item, count func(string) int) func(int) (string, bool) {
+func FitEach(header string, items []Item, count func(string) int) func(int) (string, bool) {
 	return func(limit int) (string, bool) {
 		if len(items) == 0 {
 			return "", false
@@ -191,7 +181,7 @@ func fitEach(header string, items []item, count func(string) int) func(int) (str
 		for i, it := range items {
 			lim := left / (len(items) - i)
 			fix := count(it.Prefix) + count(it.Suffix)
-			body, f := truncateTokens(it.Body, lim-fix, count)
+			body, f := Truncate(it.Body, lim-fix, count)
 			folded = folded || f
 			if body == "" && it.Body != "" {
 				body = "[left out]" // the prefix (a finding, a persona) may still fit
@@ -206,30 +196,4 @@ func fitEach(header string, items []item, count func(string) int) func(int) (str
 		}
 		return sb.String(), folded
 	}
-}
-
-// byteCounter budgets a model that does not count its tokens: one token
-// per byte (an upper bound for byte-level vocabularies) and a few tokens
-// of chat format per message.
-type byteCounter struct{ ctx int }
-
-func (b byteCounter) ContextSize() int          { return b.ctx }
-func (byteCounter) CountTokens(text string) int { return len(text) }
-func (byteCounter) PromptTokens(g Generation) (int, error) {
-	n := len(g.System) + 8
-	for _, m := range g.Messages {
-		n += len(m.Content) + 8
-	}
-	return n, nil
-}
-
-var _ TokenCounter = byteCounter{}
-
-// counter returns the model's TokenCounter, or a byteCounter of
-// Options.ContextSize when it has none or does not know its context.
-func (v *VM) counter() TokenCounter {
-	if tc, ok := v.currentModel().(TokenCounter); ok && tc.ContextSize() > 0 {
-		return tc
-	}
-	return byteCounter{v.opts.ContextSize}
 }

@@ -1,28 +1,27 @@
-package vm
+package plan
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/batos/batos/gbnf"
 )
 
-// The grammars the VM hands to the model are built with package gbnf,
-// which renders them to GBNF and can also sample and measure them in Go.
-// The tests sample thousands of programs from the method grammar
-// (methodgrammar.go), audit every one with the guardian and trial-run it,
-// which is what makes it safe to let a random-weight model write methods
-// under it.
+// ErrInvalid is a plan that does not parse, has no facets or too many,
+// names an unknown persona or has an empty query.
+var ErrInvalid = errors.New("plan: invalid plan")
 
 // rep is n repeated min to max times.
 func rep(n gbnf.Node, min, max int) gbnf.Rep { return gbnf.Rep{Node: n, Min: min, Max: max} }
 
-// textChars are the characters allowed inside generated string literals,
-// docstrings and plan queries: no quotes' closer, no backslash, no newline,
-// so no escape sequence can ever be needed.
+// textChars are the characters allowed inside plan queries: no quote, no
+// backslash, no newline, so no escape sequence can ever be needed.
 const textChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?()'-_"
 
-// planGrammar builds the grammar of PlanGrammar.
-func planGrammar(personas []string) *gbnf.Grammar {
+// grammar builds the grammar of Grammar.
+func grammar(personas []string) *gbnf.Grammar {
 	g := gbnf.New()
 	g.Rule("root", gbnf.Seq{gbnf.Lit(`{"facets":[`), gbnf.Ref("facet"), rep(gbnf.Seq{gbnf.Lit(","), gbnf.Ref("facet")}, 0, maxFacets-1), gbnf.Lit("]}")})
 	g.Rule("facet", gbnf.Seq{gbnf.Lit(`{"persona":"`), gbnf.Ref("persona"), gbnf.Lit(`","query":"`), gbnf.Ref("lead"), rep(gbnf.Ref("char"), 0, maxQueryLen-1), gbnf.Lit(`"}`)})
@@ -31,7 +30,7 @@ func planGrammar(personas []string) *gbnf.Grammar {
 		alt = append(alt, gbnf.Lit(p))
 	}
 	g.Rule("persona", alt)
-	// A query begins with a letter or digit: ParsePlan refuses one of
+	// A query begins with a letter or digit: Parse refuses one of
 	// blanks, which a random model sampled once in 50 plans.
 	g.Rule("lead", gbnf.Class(textChars[:62]))
 	g.Rule("char", gbnf.Class(textChars))
@@ -43,19 +42,19 @@ const (
 	maxQueryLen = 80
 )
 
-// PlanGrammar returns the GBNF grammar (start rule "root") of BRICK's plan
+// Grammar returns the GBNF grammar (start rule "root") of BRICK's plan
 // in DECOMPOSING: compact JSON, {"facets":[{"persona":P,"query":Q},...]},
 // with one to three facets, P one of personas and Q one to 80 safe
 // characters. Every string it admits parses as a Plan.
-func PlanGrammar(personas []string) string { return planGrammar(personas).String() }
+func Grammar(personas []string) string { return grammar(personas).String() }
 
-// PlanMaxTokens returns an upper bound on the length, in tokens, of any
-// plan PlanGrammar(personas) admits.
-func PlanMaxTokens(personas []string) int { return planGrammar(personas).MaxLen() }
+// MaxTokens returns an upper bound on the length, in tokens, of any plan
+// Grammar(personas) admits.
+func MaxTokens(personas []string) int { return grammar(personas).MaxLen() }
 
-// PlanSchema returns the JSON schema of the same plans as PlanGrammar, for
-// models that take a schema rather than a grammar.
-func PlanSchema(personas []string) string {
+// Schema returns the JSON schema of the same plans as Grammar, for models
+// that take a schema rather than a grammar.
+func Schema(personas []string) string {
 	schema := map[string]any{
 		"type": "object",
 		"properties": map[string]any{
@@ -90,4 +89,31 @@ type Plan struct {
 type Facet struct {
 	Persona string `json:"persona"`
 	Query   string `json:"query"`
+}
+
+// Parse parses BRICK's output as a Plan whose facets name known personas;
+// it fails with ErrInvalid.
+func Parse(out string, personas []string) (Plan, error) {
+	var plan Plan
+	dec := json.NewDecoder(strings.NewReader(strings.TrimSpace(out)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&plan); err != nil {
+		return Plan{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if len(plan.Facets) == 0 || len(plan.Facets) > maxFacets {
+		return Plan{}, fmt.Errorf("%w: %d facets", ErrInvalid, len(plan.Facets))
+	}
+	for _, f := range plan.Facets {
+		known := false
+		for _, p := range personas {
+			known = known || p == f.Persona
+		}
+		if !known {
+			return Plan{}, fmt.Errorf("%w: unknown persona %q", ErrInvalid, f.Persona)
+		}
+		if strings.TrimSpace(f.Query) == "" {
+			return Plan{}, fmt.Errorf("%w: empty query", ErrInvalid)
+		}
+	}
+	return plan, nil
 }
