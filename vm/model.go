@@ -1,6 +1,10 @@
 package vm
 
-import "context"
+import (
+	"context"
+
+	"github.com/batos/batos/vm/tiers"
+)
 
 // Message is one turn of a chat-style prompt.
 type Message struct {
@@ -58,13 +62,7 @@ type Model interface {
 // evicting the least recently used hot adapter with UnloadAdapter when
 // Options.HotAdapters are resident. The VM serializes calls to LoadAdapter
 // and UnloadAdapter and never unloads an adapter a running Generate uses.
-type AdapterLoader interface {
-	// LoadAdapter makes the adapter stored in the file at path resident
-	// under name.
-	LoadAdapter(ctx context.Context, name, path string) error
-	// UnloadAdapter releases the resident adapter name.
-	UnloadAdapter(ctx context.Context, name string) error
-}
+type AdapterLoader = tiers.Loader
 
 // ModelFunc adapts a function to the Model interface.
 type ModelFunc func(ctx context.Context, g Generation) (string, error)

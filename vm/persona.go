@@ -226,7 +226,7 @@ func (v *VM) generate(ctx context.Context, p personaInfo, g Generation) (string,
 	if m == nil {
 		return "", ErrNoModel
 	}
-	release, err := v.tiers.acquire(ctx, m, p.Adapter, p.AdapterBlob)
+	release, err := v.tiers.Acquire(ctx, m, p.Adapter, p.AdapterBlob)
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm/tiers"
 )
 
 // MethodRunner runs a Starlark method in the sandbox. *sandbox.Runner
@@ -158,7 +159,7 @@ type VM struct {
 	modelSem    chan struct{}
 	runner      MethodRunner
 	closeRunner func() error // set when the VM built the runner
-	tiers       *tiers
+	tiers       *tiers.Tiers
 
 	queue chan *mission
 
@@ -204,7 +205,7 @@ func Open(ctx context.Context, store *object.Store, opts Options) (*VM, error) {
 	}
 	v.runCtx, v.runCancel = context.WithCancel(context.Background())
 	v.registerBuiltins()
-	v.tiers = newTiers(v)
+	v.tiers = tiers.New(tiers.Options{Dir: v.cacheDir(), Hot: opts.HotAdapters, Warm: opts.WarmAdapters, Materialize: v.materialize, Log: v.line})
 	if err := v.genesis(ctx); err != nil {
 		return nil, err
 	}
@@ -231,7 +232,7 @@ func (v *VM) SetModel(m Model) {
 	v.modelMu.Lock()
 	v.model = m
 	v.modelMu.Unlock()
-	v.tiers.reset()
+	v.tiers.Reset()
 }
 
 func (v *VM) currentModel() Model {
@@ -357,7 +358,7 @@ func (v *VM) Status() Status {
 		CyclesDone:    v.cyclesDone.Load(),
 		CyclesFailed:  v.cyclesFail.Load(),
 		CyclesAborted: v.cyclesAbrt.Load(),
-		Adapters:      v.tiers.status(),
+		Adapters:      v.adapterStatus(),
 		Uptime:        v.opts.Now().Sub(v.start),
 		Model:         v.currentModel() != nil,
 		ContextSize:   v.counter().ContextSize(),
