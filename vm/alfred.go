@@ -198,10 +198,10 @@ func (r *cycleRun) trial(ctx context.Context, tx *object.Tx, mv *missionView, so
 	args, _ := r.m.brief["args"].(object.List)
 	kw, _ := r.m.brief["kwargs"].(object.Map)
 	// The trial runs outside the cycle: a method that calls a state's
-	// process_synthesis must not re-enter the running cycle.
-	tctx := context.WithValue(ctx, runKey{}, noRun{})
+	// builtin process_synthesis gets an error (only the cycle's drive
+	// calls it, with the run), so it cannot re-enter the running cycle.
 	sp := tx.Savepoint()
-	res, err := r.v.runner.Call(tctx, tx, r.m.target, m, args, kw)
+	res, err := r.v.runner.Call(ctx, tx, r.m.target, m, args, kw)
 	if rerr := tx.RollbackTo(sp); rerr != nil {
 		// What the trial wrote cannot be told from the cycle's own
 		// writes any more: nothing of this transaction may commit.
@@ -210,9 +210,6 @@ func (r *cycleRun) trial(ctx context.Context, tx *object.Tx, mv *missionView, so
 	}
 	return res, err
 }
-
-// noRun marks a context in which no cycle runs (see runFrom).
-type noRun struct{}
 
 // rollbackError is a trial whose writes could not be discarded; the
 // cycle's transaction is doomed.

@@ -45,16 +45,6 @@ const (
 	artifactText   = "text_response"
 )
 
-type runKey struct{}
-
-func runFrom(ctx context.Context) (*cycleRun, error) {
-	r, ok := ctx.Value(runKey{}).(*cycleRun)
-	if !ok {
-		return nil, errors.New("vm: state behaviour called outside a cognitive cycle")
-	}
-	return r, nil
-}
-
 func newCycleRun(v *VM, m *mission, rec *CycleRecord) *cycleRun {
 	return &cycleRun{v: v, m: m, rec: rec, memo: make(map[string]string)}
 }
@@ -129,7 +119,6 @@ func (v *VM) runCycle(m *mission) {
 
 	ctx, cancel := context.WithTimeout(v.runCtx, v.opts.CycleTimeout)
 	defer cancel()
-	ctx = context.WithValue(ctx, runKey{}, r)
 	err := v.store.Update(ctx, func(tx *object.Tx) error {
 		r.beginAttempt()
 		return r.drive(ctx, tx)
@@ -184,11 +173,7 @@ func firstErr(errs ...error) error {
 // the transition it returns until a state returns no successor.
 func (r *cycleRun) drive(ctx context.Context, tx *object.Tx) error {
 	for range 64 {
-		val, holder, err := r.behaviour(tx)
-		var next object.Value
-		if err == nil {
-			next, err = r.v.invoke(ctx, tx, r.m.id, holder, stateBehaviour, val, nil, nil)
-		}
+		next, err := r.runState(ctx, tx)
 		if err != nil {
 			if r.state == StateFailed {
 				return err
@@ -200,15 +185,36 @@ func (r *cycleRun) drive(ctx context.Context, tx *object.Tx) error {
 			}
 			continue
 		}
-		name, _ := next.(object.String)
-		if name == "" {
+		if next == "" {
 			return nil
 		}
-		if err := r.transition(tx, string(name)); err != nil {
+		if err := r.transition(tx, next); err != nil {
 			return err
 		}
 	}
 	return errors.New("vm: the state machine did not terminate")
+}
+
+// runState runs the behaviour of the cycle's current state and returns
+// the next state's name ("" at the end): a builtin state behaviour gets
+// the run explicitly; any other behaviour (a primitive registered by the
+// host, a Starlark method) is invoked with the cycle as self, as the
+// blueprint sends it, and answers the next state's name as a string
+// (anything else ends the cycle).
+func (r *cycleRun) runState(ctx context.Context, tx *object.Tx) (string, error) {
+	val, holder, err := r.behaviour(tx)
+	if err != nil {
+		return "", err
+	}
+	if fn, ok := r.v.stateBuiltin(val); ok {
+		return fn(ctx, r, tx)
+	}
+	next, err := r.v.invoke(ctx, tx, r.m.id, holder, stateBehaviour, val, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	name, _ := next.(object.String) // anything else ends the cycle
+	return string(name), nil
 }
 
 // behaviour finds the process_synthesis slot of the state the cycle's

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -39,7 +40,31 @@ const (
 func (v *VM) RegisterPrimitive(name string, fn PrimitiveFunc) {
 	v.primMu.Lock()
 	v.prims[name] = fn
+	delete(v.states, name) // a state's builtin behaviour replaced by fn
 	v.primMu.Unlock()
+}
+
+// statePrimitive is the name of the primitive of state's builtin
+// behaviour.
+func statePrimitive(state string) string { return "psm." + strings.ToLower(state) }
+
+// outsideCycle is what a state's builtin behaviour does when it is called
+// as a plain primitive rather than by the cycle that is in the state.
+func outsideCycle(context.Context, *Call) (object.Value, error) {
+	return nil, errors.New("vm: state behaviour called outside a cognitive cycle")
+}
+
+// stateBuiltin returns the builtin behaviour a state slot's value names,
+// unless a primitive registered under its name replaced it.
+func (v *VM) stateBuiltin(val object.Value) (stateFunc, bool) {
+	p, ok := val.(object.Primitive)
+	if !ok {
+		return nil, false
+	}
+	v.primMu.RLock()
+	fn, ok := v.states[string(p)]
+	v.primMu.RUnlock()
+	return fn, ok
 }
 
 func (v *VM) primitive(name string) (PrimitiveFunc, error) {
@@ -106,7 +131,9 @@ func (v *VM) registerBuiltins() {
 	})
 	v.RegisterPrimitive(PrimStartCycle, v.primStartCycle)
 	for _, name := range stateNames {
-		v.RegisterPrimitive("psm."+strings.ToLower(name), stateFuncs[name])
+		prim := statePrimitive(name)
+		v.RegisterPrimitive(prim, outsideCycle)
+		v.states[prim] = stateFuncs[name]
 	}
 }
 

@@ -20,10 +20,18 @@ const (
 	PersonaCoder   = "ALFRED" // SYNTHESIZING, missing methods
 )
 
-// stateFuncs are the behaviours of the state prototypes, registered as the
-// primitives psm.idle, psm.decomposing, ... Each returns the name of the
-// next state, or nil when the cycle ends.
-var stateFuncs = map[string]PrimitiveFunc{
+// A stateFunc is the builtin behaviour of a state prototype: it runs one
+// state of the cycle r inside the cycle's transaction tx and returns the
+// name of the next state, or "" when the cycle ends. Everything a state
+// reads of the cycle so far (the plan, the facets' answers, the artifact)
+// is on r; what it hands on to the next state it writes there too.
+type stateFunc func(ctx context.Context, r *cycleRun, tx *object.Tx) (next string, err error)
+
+// stateFuncs are the behaviours of the state prototypes by state name.
+// Their slots hold them as the primitives psm.idle, psm.decomposing, ...;
+// the cycle calls them with its run (see cycleRun.drive), and as plain
+// primitives (from a method or a dispatch) they refuse to run.
+var stateFuncs = map[string]stateFunc{
 	StateIdle:         psmIdle,
 	StateDecomposing:  psmDecomposing,
 	StateDelegating:   psmDelegating,
@@ -32,32 +40,24 @@ var stateFuncs = map[string]PrimitiveFunc{
 	StateFailed:       psmFailed,
 }
 
-func psmIdle(ctx context.Context, c *Call) (object.Value, error) {
-	r, err := runFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+func psmIdle(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {
 	r.addLine("Cycle %d activated (IDLE).", r.m.id)
-	return object.String(StateDecomposing), nil
+	return StateDecomposing, nil
 }
 
-func psmDecomposing(ctx context.Context, c *Call) (object.Value, error) {
-	r, err := runFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+func psmDecomposing(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {
 	r.addLine("Decomposing mission (DECOMPOSING).")
-	personas, err := r.personaNames(c.Tx)
+	personas, err := r.personaNames(tx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	mv, err := r.view(ctx, c.Tx)
+	mv, err := r.view(ctx, tx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	p, err := r.persona(c.Tx, PersonaPlanner)
+	p, err := r.persona(tx, PersonaPlanner)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	out, err := r.generate(ctx, p, decomposeParts(mv, personas, r.count), genSpec{
 		Grammar:    plan.Grammar(personas),
@@ -65,37 +65,33 @@ func psmDecomposing(ctx context.Context, c *Call) (object.Value, error) {
 		MaxTokens:  plan.MaxTokens(personas),
 	})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	pl, err := plan.Parse(out, personas)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadPlan, err)
+		return "", fmt.Errorf("%w: %w", ErrBadPlan, err)
 	}
 	r.plan = pl
 	facets := object.List{}
 	for _, f := range pl.Facets {
 		facets = append(facets, object.Map{"persona": object.String(f.Persona), "query": object.String(f.Query)})
 	}
-	if err := r.setSlots(c.Tx, map[string]object.Value{"plan": facets}); err != nil {
-		return nil, err
+	if err := r.setSlots(tx, map[string]object.Value{"plan": facets}); err != nil {
+		return "", err
 	}
-	return object.String(StateDelegating), nil
+	return StateDelegating, nil
 }
 
-func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
-	r, err := runFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+func psmDelegating(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {
 	r.addLine("Delegating to facets (DELEGATING).")
-	mv, err := r.view(ctx, c.Tx)
+	mv, err := r.view(ctx, tx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	infos := make([]personaInfo, len(r.plan.Facets))
 	for i, f := range r.plan.Facets {
-		if infos[i], err = r.persona(c.Tx, f.Persona); err != nil {
-			return nil, err
+		if infos[i], err = r.persona(tx, f.Persona); err != nil {
+			return "", err
 		}
 	}
 	answers := make([]facetAnswer, len(r.plan.Facets))
@@ -125,7 +121,7 @@ func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return "", err
 	}
 	r.partials = answers
 	list := object.List{}
@@ -136,53 +132,45 @@ func psmDelegating(ctx context.Context, c *Call) (object.Value, error) {
 			"response": object.String(a.Response),
 		})
 	}
-	if err := r.setSlots(c.Tx, map[string]object.Value{"partial_responses": list}); err != nil {
-		return nil, err
+	if err := r.setSlots(tx, map[string]object.Value{"partial_responses": list}); err != nil {
+		return "", err
 	}
-	return object.String(StateSynthesizing), nil
+	return StateSynthesizing, nil
 }
 
-func psmSynthesizing(ctx context.Context, c *Call) (object.Value, error) {
-	r, err := runFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+func psmSynthesizing(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {
 	r.addLine("Performing Cognitive Weaving (SYNTHESIZING).")
-	mv, err := r.view(ctx, c.Tx)
+	mv, err := r.view(ctx, tx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if r.missionType() != MissionUnhandledMessage {
-		p, err := r.persona(c.Tx, PersonaWeaver)
+		p, err := r.persona(tx, PersonaWeaver)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		out, err := r.generate(ctx, p, weaveParts(mv, r.partials, r.count), genSpec{})
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		r.artifact, r.kind = out, artifactText
 	} else {
-		src, err := r.writeMethod(ctx, c.Tx, mv)
+		src, err := r.writeMethod(ctx, tx, mv)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		r.artifact, r.kind = src, artifactMethod
 	}
-	if err := r.setSlots(c.Tx, map[string]object.Value{
+	if err := r.setSlots(tx, map[string]object.Value{
 		"final_artifact": object.String(r.artifact),
 		"artifact_type":  object.String(r.kind),
 	}); err != nil {
-		return nil, err
+		return "", err
 	}
-	return object.String(StateComplete), nil
+	return StateComplete, nil
 }
 
-func psmComplete(ctx context.Context, c *Call) (object.Value, error) {
-	r, err := runFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+func psmComplete(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {
 	r.addLine("Cycle %d completed (COMPLETE).", r.m.id)
 	r.mu.Lock()
 	r.rec.Result = prompt.Bound(r.artifact, r.v.opts.TraceLimit)
@@ -192,11 +180,11 @@ func psmComplete(ctx context.Context, c *Call) (object.Value, error) {
 	case artifactMethod:
 		selector, _, err := r.methodSignature()
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		target, err := c.Tx.Get(r.m.target)
+		target, err := tx.Get(r.m.target)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		if old, ok := target.Slots[selector]; ok {
 			// Another cycle (or the architect) answered the message first;
@@ -215,37 +203,33 @@ func psmComplete(ctx context.Context, c *Call) (object.Value, error) {
 			Created:  r.v.opts.Now(),
 			Version:  1,
 		})
-		if err := c.Tx.Put(target); err != nil {
-			return nil, err
+		if err := tx.Put(target); err != nil {
+			return "", err
 		}
 		outcome = "method installed"
 		oid := target.OID
-		c.Tx.OnCommit(func() { r.addLine("New method '%s' installed on OID %d.", selector, oid) })
+		tx.OnCommit(func() { r.addLine("New method '%s' installed on OID %d.", selector, oid) })
 	case artifactText:
 		r.addLine("[Orchestrator] Final synthesized response recorded (%d bytes).", len(r.artifact))
 	default:
-		return nil, errors.New("vm: COMPLETE reached without an artifact")
+		return "", errors.New("vm: COMPLETE reached without an artifact")
 	}
 	r.mu.Lock()
 	r.rec.Outcome = outcome
 	r.mu.Unlock()
-	if err := r.setSlots(c.Tx, map[string]object.Value{"status": object.String(StatusComplete)}); err != nil {
-		return nil, err
+	if err := r.setSlots(tx, map[string]object.Value{"status": object.String(StatusComplete)}); err != nil {
+		return "", err
 	}
-	return nil, nil
+	return "", nil
 }
 
-func psmFailed(ctx context.Context, c *Call) (object.Value, error) {
-	r, err := runFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+func psmFailed(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {
 	if r.failure == nil {
 		r.failure = errors.New("vm: the cycle entered FAILED")
 	}
 	r.addLine("Cycle %d has failed. Aborting transaction (FAILED).", r.m.id)
-	c.Tx.Doom()
-	return nil, nil
+	tx.Doom()
+	return "", nil
 }
 
 func (r *cycleRun) missionType() string {

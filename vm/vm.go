@@ -153,6 +153,7 @@ type VM struct {
 
 	primMu sync.RWMutex
 	prims  map[string]PrimitiveFunc
+	states map[string]stateFunc // builtin state behaviours by primitive name, unless replaced
 
 	modelMu     sync.RWMutex
 	model       Model
@@ -195,6 +196,7 @@ func Open(ctx context.Context, store *object.Store, opts Options) (*VM, error) {
 		opts:     opts,
 		log:      opts.Logger,
 		prims:    make(map[string]PrimitiveFunc),
+		states:   make(map[string]stateFunc),
 		model:    opts.Model,
 		modelSem: make(chan struct{}, opts.ModelConcurrency),
 		queue:    make(chan *mission, opts.QueueSize),
