@@ -13,14 +13,17 @@ import (
 
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
+	"github.com/batos/batos/vm/sandbox"
 	"github.com/batos/batos/vm/vmtest"
 )
 
 const crashChildEnv = "VM_TEST_CRASH_CHILD_DIR"
 
-// TestMain turns the test binary into the crash test's child process when
+// TestMain turns the test binary into a sandbox worker when a Runner
+// starts it as one, and into the crash test's child process when
 // crashChildEnv is set.
 func TestMain(m *testing.M) {
+	sandbox.Worker()
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		crashChild(dir)
 		return

@@ -90,7 +90,7 @@
 //	v.Close(shutdownCtx) // then store.Close()
 //
 // The default sandbox runner re-executes the running binary as its worker
-// process (see vm/sandbox); nothing else is needed.
+// process: call sandbox.Worker() first in main (see vm/sandbox).
 //
 // # Runtime and concurrency
 //

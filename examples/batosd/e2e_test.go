@@ -18,12 +18,14 @@ import (
 
 	"github.com/batos/batos/bridge"
 	"github.com/batos/batos/bridge/wire"
+	"github.com/batos/batos/vm/sandbox"
 	"github.com/batos/batos/vm/vmtest"
 )
 
 var batosdBin string
 
 func TestMain(m *testing.M) {
+	sandbox.Worker() // the handler tests run methods in worker processes
 	dir, err := os.MkdirTemp("", "batosd-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

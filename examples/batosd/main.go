@@ -24,9 +24,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/batos/batos/vm/sandbox"
 )
 
 func main() {
+	sandbox.Worker() // serve as a method sandbox worker when started as one
 	cfg, err := parseConfig(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "batosd:", err)

@@ -65,8 +65,11 @@
 // handful of steps, "x" * (1 << 29) half a gigabyte in one, and
 // go.starlark.net has no allocation hook. So, by default, methods run in
 // worker processes: the running executable started again with the
-// BATOS_SANDBOX_WORKER environment variable, which makes this package's
-// init serve the worker protocol (ServeWorker) instead of running main.
+// BATOS_SANDBOX_WORKER environment variable, which makes [Worker], called
+// first in its main, serve the worker protocol instead of running the
+// rest of main. A binary that does not call Worker gets ErrWorker
+// instead of a second copy of itself (or names its worker command in
+// Options.WorkerCommand).
 // Each worker sets RLIMIT_AS to its address-space size at start plus
 // MaxAllocBytes plus 128 MiB of slack for the Go runtime (six times
 // MaxAllocBytes under the race detector, whose shadow memory needs it),

@@ -61,9 +61,9 @@ type Options struct {
 	// of calls that run at once (default 2).
 	Workers int
 	// WorkerCommand is the command that starts a worker process; nil
-	// means the running executable itself (os.Executable), which turns
-	// into a worker when it finds the sandbox's environment variable (see
-	// ServeWorker).
+	// means the running executable itself (os.Executable), which must
+	// call Worker first in main (it serves as a worker when a Runner
+	// started it as one).
 	WorkerCommand []string
 	// NoAudit skips the guardian audit the sandbox repeats (once per
 	// distinct source) before compiling a method.

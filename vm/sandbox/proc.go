@@ -30,6 +30,9 @@ type proc struct {
 func startProc(opts *Options) (*proc, error) {
 	argv := opts.WorkerCommand
 	if len(argv) == 0 {
+		if !entry.Load() {
+			return nil, fmt.Errorf("%w: the running binary cannot be its own worker: call sandbox.Worker() first in main (or TestMain), or set Options.WorkerCommand", ErrWorker)
+		}
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrWorker, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/batos/batos/object"
 )
@@ -18,21 +19,29 @@ const (
 	envMem    = "BATOS_SANDBOX_MEM"    // the memory budget in bytes
 )
 
-// init turns the process into a worker when it was started as one (by a
-// Runner, with envWorker set): this is what lets any binary that links the
-// sandbox, including test binaries, serve as its own worker. It never
-// returns in that case. Without envWorker it does nothing.
-func init() {
+// entry records that the running binary calls Worker at start, which is
+// what makes it safe to start again as a worker (see startProc).
+var entry atomic.Bool
+
+// Worker is the worker entry point, as moby's reexec does it: call it
+// first in main (and in TestMain of a test binary whose methods run in
+// worker processes). When a Runner started the process as its worker it
+// serves the worker protocol and exits, never returning; otherwise it
+// returns at once, and records that the binary can be its own worker. A
+// Runner whose Options.WorkerCommand is nil refuses to start the running
+// executable again unless Worker was called, rather than run its main a
+// second time.
+func Worker() {
 	if os.Getenv(envWorker) == "1" {
 		os.Exit(ServeWorker())
 	}
+	entry.Store(true)
 }
 
 // ServeWorker runs the worker protocol on stdin and stdout until stdin
-// closes and returns the process exit code. A program named in
-// Options.WorkerCommand calls it from main; the running executable gets it
-// automatically through the package's init when started as a worker. It
-// first limits the process' memory (see the package documentation).
+// closes and returns the process exit code. Worker calls it; a program
+// named in Options.WorkerCommand may call it from its own main. It first
+// limits the process' memory (see the package documentation).
 func ServeWorker() int {
 	budget, _ := strconv.ParseInt(os.Getenv(envMem), 10, 64)
 	if budget <= 0 {
