@@ -5,12 +5,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // corePackages must stay free of cgo and of the edges of the system.
-var corePackages = []string{"object", "object/blobfile", "guardian", "gbnf", "vm", "catalog", "bridge/wire"}
+var corePackages = []string{"object", "object/blobfile", "guardian", "gbnf", "vm", "vm/plan", "vm/methodspec", "vm/prompt", "vm/tiers", "vm/sandbox", "catalog", "bridge/wire"}
 
 const module = "github.com/batos/batos"
 
@@ -107,6 +108,48 @@ func TestForbiddenDetects(t *testing.T) {
 	for _, dep := range []string{module + "/bridge/wire", module + "/object", "github.com/cockroachdb/pebble/v2"} {
 		if why := forbidden(dep); why != "" {
 			t.Errorf("forbidden(%q) = %q", dep, why)
+		}
+	}
+}
+
+// layers are the module packages each core package may import directly
+// (the graph drawn in vm/doc.go): vm's parts never import vm or each
+// other, so each can be read, tested and replaced alone.
+var layers = map[string][]string{
+	"object":          {},
+	"object/blobfile": {"object"},
+	"guardian":        {},
+	"gbnf":            {},
+	"vm/plan":         {"gbnf"},
+	"vm/prompt":       {"guardian", "object"},
+	"vm/methodspec":   {"gbnf", "guardian", "object"},
+	"vm/tiers":        {"object", "object/blobfile"},
+	"vm/sandbox":      {"guardian", "object"},
+	"vm":              {"guardian", "object", "object/blobfile", "vm/methodspec", "vm/plan", "vm/prompt", "vm/sandbox", "vm/tiers"},
+	"catalog":         {"object"},
+}
+
+// TestLayers fails when a core package imports one of ours that its layer
+// does not allow.
+func TestLayers(t *testing.T) {
+	var patterns []string
+	for p := range layers {
+		patterns = append(patterns, "./"+p)
+	}
+	for _, p := range goList(t, nil, patterns...) {
+		name := strings.TrimPrefix(p.ImportPath, module+"/")
+		allowed, ok := layers[name]
+		if !ok {
+			t.Errorf("%s has no layer", p.ImportPath)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			if dep := strings.TrimPrefix(imp, module+"/"); !slices.Contains(allowed, dep) {
+				t.Errorf("%s imports %s, which its layer does not allow (see vm/doc.go)", name, dep)
+			}
 		}
 	}
 }

@@ -52,6 +52,7 @@ type Store struct {
 
 	nextOID atomic.Uint64 // next OID or blob id to hand out
 	seq     atomic.Uint64 // number of committed write transactions
+	count   atomic.Int64  // committed objects, kept by commitTx
 
 	mu        sync.Mutex        // serializes commit validation and apply
 	lastWrite map[string]uint64 // key -> seq of the last commit that wrote it
@@ -106,7 +107,74 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	n, err := s.countObjects()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("object: count objects: %w", err)
+	}
+	s.count.Store(n)
 	return s, nil
+}
+
+// countObjects counts the object keys once, at Open; commits keep the
+// count from then on.
+func (s *Store) countObjects() (int64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixObject}, UpperBound: []byte{prefixObject + 1}})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for valid := it.First(); valid; valid = it.Next() {
+		n++
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return 0, err
+	}
+	return n, it.Close()
+}
+
+// ObjectCount returns the number of committed objects. It is kept as
+// transactions commit (no scan), so a status request costs nothing.
+func (s *Store) ObjectCount() int64 { return s.count.Load() }
+
+// countDelta is how many objects tx's batch creates minus how many it
+// deletes, against the committed state. s.mu must be held (commits are
+// serialized, so the committed state cannot change meanwhile).
+func (s *Store) countDelta(tx *Tx) (int64, error) {
+	var d int64
+	for k := range tx.writes {
+		if len(k) != 9 || k[0] != prefixObject {
+			continue
+		}
+		before, err := has(s.db, []byte(k))
+		if err != nil {
+			return 0, err
+		}
+		after, err := has(tx.b, []byte(k))
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case after && !before:
+			d++
+		case before && !after:
+			d--
+		}
+	}
+	return d, nil
+}
+
+// has reports whether r holds key.
+func has(r pebble.Reader, key []byte) (bool, error) {
+	_, closer, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, closer.Close()
 }
 
 // Close closes the store. New operations fail with ErrClosed at once; Close
@@ -304,13 +372,17 @@ func (s *Store) commitTx(tx *Tx) error {
 		s.mu.Unlock()
 		return err
 	}
+	delta, err := s.countDelta(tx)
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("object: commit: %w", err)
+	}
 	if tx.allocated {
 		if err := tx.b.Set(keyNextOID, binary.BigEndian.AppendUint64(nil, s.nextOID.Load()), nil); err != nil {
 			s.mu.Unlock()
 			return err
 		}
 	}
-	var err error
 	if s.opts.NoSync {
 		err = s.db.Apply(tx.b, pebble.NoSync)
 	} else {
@@ -320,6 +392,7 @@ func (s *Store) commitTx(tx *Tx) error {
 		s.mu.Unlock()
 		return fmt.Errorf("object: commit: %w", err)
 	}
+	s.count.Add(delta)
 	s.objMu.Lock()
 	for k := range tx.writes {
 		if len(k) == 9 && k[0] == prefixObject {

@@ -452,3 +452,63 @@ func TestConsistentReads(t *testing.T) {
 		t.Fatalf("%d of 2000 committed reads saw a torn total", torn)
 	}
 }
+
+// The object count is kept by commits: creations and deletions count,
+// rewrites, deletions of missing objects, rolled back and savepointed-away
+// writes do not, and a reopened store counts the same.
+func TestObjectCount(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(n int64) {
+		t.Helper()
+		if got := s.ObjectCount(); got != n {
+			t.Fatalf("ObjectCount = %d, want %d", got, n)
+		}
+	}
+	want(0)
+	var a, b OID
+	mustUpdate(t, s, func(tx *Tx) error {
+		oa, _ := tx.New(map[string]Value{"x": Int(1)})
+		ob, _ := tx.New(nil)
+		a, b = oa.OID, ob.OID
+		tmp, _ := tx.New(nil)
+		return tx.Delete(tmp.OID) // created and deleted in one transaction
+	})
+	want(2)
+	mustUpdate(t, s, func(tx *Tx) error {
+		o, _ := tx.Get(a)
+		o.Set("x", Int(2))
+		if err := tx.Put(o); err != nil {
+			return err
+		}
+		sp := tx.Savepoint()
+		tx.New(nil)
+		tx.Delete(b)
+		if err := tx.RollbackTo(sp); err != nil {
+			return err
+		}
+		return tx.Delete(9999) // missing
+	})
+	want(2)
+	errDiscard := errors.New("discard")
+	if err := s.Update(context.Background(), func(tx *Tx) error {
+		tx.New(nil)
+		return errDiscard
+	}); !errors.Is(err, errDiscard) {
+		t.Fatal(err)
+	}
+	want(2)
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Delete(b) })
+	want(1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want(1)
+}

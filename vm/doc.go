@@ -28,10 +28,11 @@
 // replace the slot, even with a Starlark method returning the next
 // state's name, to change how the system thinks)
 // and a transition repoints synthesis_state*. DECOMPOSING asks BRICK for a
-// JSON plan under [PlanGrammar]; DELEGATING asks the plan's facets;
+// JSON plan under the grammar of package vm/plan; DELEGATING asks the
+// plan's facets;
 // SYNTHESIZING has ALFRED write the method under the grammar of its
-// [methodspec.Spec] (built for the mission: the target's slots and methods, the
-// message's arguments), audits it with the guardian and trial-runs it in
+// methodspec.Spec (built for the mission: the target's slots and methods,
+// the message's arguments), audits it with the guardian and trial-runs it in
 // the sandbox on the message's arguments inside the cycle's transaction
 // (behind an object.Savepoint, so whatever it writes is discarded: the
 // unanswered message has no effect, its resend does). A refused attempt
@@ -65,6 +66,38 @@
 // the slots the message names first, a line saying how much was left
 // out), the facets' answers, catalog passages, earlier method attempts.
 // Each model call's prompt tokens and window are in the cycle log.
+//
+// # Parts
+//
+// vm keeps dispatch, the state machine, the personas, the cycle log and
+// the wiring; what a cycle needs that can be read alone lives in packages
+// of its own, none of which imports vm or another of them:
+//
+//   - vm/plan: BRICK's plan (facets addressed to personas), its grammar,
+//     schema, length bound and parser. Imports gbnf.
+//   - vm/methodspec: what ALFRED may write for one mission, as a typed
+//     GBNF grammar built from the target's slots and methods and the
+//     message's arguments, whose every program the guardian admits.
+//     Imports gbnf, guardian, object.
+//   - vm/prompt: prompts assembled from parts within a token window, and
+//     the description of an object they carry. Imports object, guardian.
+//   - vm/tiers: LoRA adapters moved between cold, warm and hot. Imports
+//     object, object/blobfile.
+//   - vm/sandbox: the MethodRunner that runs Starlark methods under limits
+//     in worker processes. Imports object, guardian.
+//
+// Under them all are object (the image), guardian (the audit) and gbnf
+// (grammars); above vm are the hosts (examples/batosd adapts llama and the
+// bridge to it). TestLayers in the module's root checks this graph.
+//
+// A state prototype's builtin behaviour is a stateFunc: it gets the
+// cycle's run (the plan, the facets' answers, the artifact so far) and the
+// cycle's transaction explicitly from the cycle's drive loop and returns
+// the next state's name. A behaviour the image replaces it with (a host
+// primitive, a Starlark method) is sent to the cycle object as a message
+// and answers the next state's name; the state objects are read in the
+// cycle's own transaction, so a replaced state takes effect with the next
+// cycle.
 //
 // # Model, personas and memory tiers
 //
