@@ -64,10 +64,15 @@ fuzz: deps
 	  done; \
 	done
 
-lint:
+# gofmt, vet, a tidy go.mod, staticcheck (from the module proxy) and
+# generated msgp code that matches its sources. .ci/run runs it after test.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint: deps
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+	$(GO) run $(STATICCHECK) ./...
+	scripts/check-generated.sh
 
 # The CUDA backend for llama.LoadBackend (needs CMake and nvcc): writes
 # .batos/lib/libggml-cuda.so; pass it to batosd with -cuda-lib.

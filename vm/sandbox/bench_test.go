@@ -6,6 +6,7 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
 
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm/sandbox"
@@ -14,7 +15,7 @@ import (
 // BenchmarkRawStarlark is the baseline: a precompiled Starlark function
 // reading one attribute of a struct, called on a reused thread.
 func BenchmarkRawStarlark(b *testing.B) {
-	globals, err := starlark.ExecFile(&starlark.Thread{}, "m.star", "def m(self):\n    return self.x\n", nil)
+	globals, err := starlark.ExecFileOptions(&syntax.FileOptions{}, &starlark.Thread{}, "m.star", "def m(self):\n    return self.x\n", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
