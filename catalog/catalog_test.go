@@ -12,18 +12,10 @@ import (
 	"github.com/batos/batos/catalog"
 	"github.com/batos/batos/catalog/catalogtest"
 	"github.com/batos/batos/object"
-	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/batos/batos/object/objecttest"
 )
 
-func openStore(t testing.TB) *object.Store {
-	t.Helper()
-	s, err := object.Open("db", object.Options{FS: vfs.NewMem(), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStore(t testing.TB) *object.Store { return objecttest.Open(t, object.Options{}) }
 
 var ctx = context.Background()
 
@@ -385,11 +377,7 @@ func TestMemMatchesScan(t *testing.T) {
 // TestConcurrentIndex indexes from several goroutines; conflicting
 // transactions retry, and the in-memory index must end equal to the store.
 func TestConcurrentIndex(t *testing.T) {
-	s, err := object.Open("db", object.Options{FS: vfs.NewMem(), NoSync: true, Retries: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := objecttest.Open(t, object.Options{Retries: 1000})
 	mem := newFineCatalog()
 	if err := mem.Load(ctx, s); err != nil {
 		t.Fatal(err)
@@ -427,7 +415,7 @@ func TestConcurrentIndex(t *testing.T) {
 	if mem.Stale() {
 		t.Fatal("in-memory index went stale")
 	}
-	err = s.View(ctx, func(tx *object.Tx) error {
+	err := s.View(ctx, func(tx *object.Tx) error {
 		for _, m := range []catalog.Mode{catalog.BM25, catalog.Vector} {
 			q := catalog.Query{Text: "river compiler bread", Mode: m, Limit: 1000}
 			a, err := mem.Search(ctx, tx, q)

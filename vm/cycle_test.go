@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/objecttest"
 	"github.com/batos/batos/vm"
 	"github.com/batos/batos/vm/vmtest"
 )
@@ -234,11 +235,7 @@ func TestConcurrentMisses(t *testing.T) {
 }
 
 func TestQueueFullAndClose(t *testing.T) {
-	store, err := object.Open(t.TempDir(), object.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := objecttest.OpenDir(t, object.Options{})
 	ctx := ctxT(t)
 	v, err := vm.Open(ctx, store, vm.Options{Model: &vmtest.Model{}, QueueSize: 2, Logger: slogDiscard()})
 	if err != nil {
@@ -486,11 +483,7 @@ func TestCloseDrainsAndRun(t *testing.T) {
 		}
 		return "", nil
 	}}
-	store, err := object.Open(t.TempDir(), object.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := objecttest.OpenDir(t, object.Options{})
 	ctx := ctxT(t)
 	v, err := vm.Open(ctx, store, vm.Options{Model: model, Runner: &fakeRunner{}, Logger: slogDiscard()})
 	if err != nil {

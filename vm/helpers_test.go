@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/objecttest"
 	"github.com/batos/batos/vm"
 	"github.com/batos/batos/vm/vmtest"
 )
@@ -162,23 +163,7 @@ func (e *env) learn(t *testing.T, target, selector string) *vm.CycleRecord {
 // slot returns target's own slot name (nil when absent).
 func (e *env) slot(t *testing.T, target, name string) object.Value {
 	t.Helper()
-	var v object.Value
-	err := e.store.View(context.Background(), func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
-		if err != nil {
-			return err
-		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
-		v = o.Slots[name]
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return objecttest.Slot(t, e.store, target, name)
 }
 
 // render formats a cycle record without timings, for golden files.

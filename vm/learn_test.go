@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/objecttest"
 	"github.com/batos/batos/vm"
 	"github.com/batos/batos/vm/vmtest"
 )
@@ -206,7 +207,7 @@ func TestHugeObjectLearns(t *testing.T) {
 	e := open(t, model, nil)
 	slots := vmtest.HugeSlots("fact", 5000, 1<<20)
 	slots["color"] = object.String("blue")
-	err := vmtest.SetSlots(ctxT(t), e.store, vm.RootGenesis, slots)
+	err := objecttest.SetSlots(ctxT(t), e.store, vm.RootGenesis, slots)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/batos/batos/llama"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/objecttest"
 	"github.com/batos/batos/vm"
 	"github.com/batos/batos/vm/vmtest"
 )
@@ -65,11 +66,7 @@ func TestHugeObjectLearnsOnDemoModel(t *testing.T) {
 	defer e.Close()
 	model := &windowChecker{engineModel: &engineModel{e: e}, t: t}
 
-	store, err := object.Open(t.TempDir(), object.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := objecttest.OpenDir(t, object.Options{})
 	v, err := vm.Open(ctx, store, vm.Options{Model: model, Logger: log, CacheDir: t.TempDir(),
 		SandboxLimits: vm.SandboxLimits{MaxAllocBytes: -1}})
 	if err != nil {
@@ -79,7 +76,7 @@ func TestHugeObjectLearnsOnDemoModel(t *testing.T) {
 	if err := v.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = vmtest.SetSlots(ctx, store, vm.RootGenesis, vmtest.HugeSlots("fact", 5000, 1<<20))
+	err = objecttest.SetSlots(ctx, store, vm.RootGenesis, vmtest.HugeSlots("fact", 5000, 1<<20))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,11 +16,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
 	"github.com/batos/batos/gbnf"
 	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/objecttest"
 	"github.com/batos/batos/vm"
 	"github.com/batos/batos/vm/methodspec"
 )
@@ -44,11 +43,7 @@ var trialSlots = map[string]object.Value{
 
 func newTrialWorld(t testing.TB) *trialWorld {
 	t.Helper()
-	store, err := object.Open("", object.Options{FS: vfs.NewMem(), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := objecttest.Open(t, object.Options{})
 	ctx := context.Background()
 	v, err := vm.Open(ctx, store, vm.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

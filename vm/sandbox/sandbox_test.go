@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
 	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/objecttest"
 	"github.com/batos/batos/vm/sandbox"
 )
 
@@ -24,13 +23,9 @@ func meth(sel, src string) *object.Method { return &object.Method{Selector: sel,
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	s, err := object.Open("", object.Options{FS: vfs.NewMem(), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := objecttest.Open(t, object.Options{})
 	w := &world{store: s}
-	err = s.Update(context.Background(), func(tx *object.Tx) error {
+	err := s.Update(context.Background(), func(tx *object.Tx) error {
 		mk := func(slots map[string]object.Value) object.OID {
 			o, err := tx.New(slots)
 			if err != nil {
@@ -79,19 +74,7 @@ func (w *world) call(t testing.TB, r *sandbox.Runner, oid object.OID, m *object.
 
 func (w *world) slot(t testing.TB, oid object.OID, name string) object.Value {
 	t.Helper()
-	var v object.Value
-	err := w.store.View(context.Background(), func(tx *object.Tx) error {
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
-		v = o.Slots[name]
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return objecttest.Slot(t, w.store, oid.String(), name)
 }
 
 // modes runs f with an in-process runner and a worker runner.

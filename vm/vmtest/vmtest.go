@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/object/objecttest"
 	"github.com/batos/batos/vm"
 )
 
@@ -210,46 +211,19 @@ func (l *Loader) Events() []string {
 // VM on it, started; both are closed when the test ends.
 func Open(t testing.TB, opts vm.Options) (*vm.VM, *object.Store) {
 	t.Helper()
-	store, err := object.Open(t.TempDir(), object.Options{NoSync: true, Retries: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := objecttest.OpenDir(t, object.Options{Retries: 8})
 	if opts.CacheDir == "" {
 		opts.CacheDir = t.TempDir()
 	}
 	v, err := vm.Open(context.Background(), store, opts)
 	if err != nil {
-		store.Close()
 		t.Fatal(err)
 	}
 	if err := v.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		v.Close(context.Background())
-		store.Close()
-	})
+	t.Cleanup(func() { v.Close(context.Background()) }) // before the store's own cleanup
 	return v, store
-}
-
-// SetSlots sets slots on the object target (a root name or an OID) in one
-// transaction of store: how tests grow an object to thousands of slots
-// without a message per slot.
-func SetSlots(ctx context.Context, store *object.Store, target string, slots map[string]object.Value) error {
-	return store.Update(ctx, func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
-		if err != nil {
-			return err
-		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
-		for k, v := range slots {
-			o.Set(k, v)
-		}
-		return tx.Put(o)
-	})
 }
 
 // HugeSlots returns n numbered slots named prefix_NNNN and, when essay is
