@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -83,9 +84,9 @@ func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Valu
 		if err := guardian.Check(m.Source, guardian.DefaultPolicy(name)); err != nil {
 			return &AuditError{Selector: name, Err: err}
 		}
-		m.Verdict, m.Findings = "passed", nil
-		if m.Created.IsZero() {
-			m.Created = v.opts.Now()
+		m.Verdict, m.Findings = VerdictPassed, nil
+		if m.Author == "" {
+			m.Author = AuthorArchitect
 		}
 		value = m
 	}
@@ -106,11 +107,8 @@ func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Valu
 		if err := v.checkWiring(tx, oid, name, value); err != nil {
 			return err
 		}
-		if m, ok := value.(*object.Method); ok && m.Version == 0 {
-			m.Version = 1
-			if old, ok := o.Slots[name].(*object.Method); ok {
-				m.Version = old.Version + 1
-			}
+		if m, ok := value.(*object.Method); ok {
+			return v.installMethod(tx, o, name, m, "set by the architect")
 		}
 		o.Set(name, value)
 		return tx.Put(o)
@@ -152,4 +150,70 @@ func isRefs(v object.Value) bool {
 		return true
 	}
 	return false
+}
+
+// RemoveSlot removes slot name from the object target in one transaction.
+// A slot it does not have is object.ErrNotFound; removing a state slot of
+// psm_prototypes_obj (which would unwire the state machine) is refused
+// with object.ErrInvalid, as SetSlot refuses it.
+func (v *VM) RemoveSlot(ctx context.Context, target, name string) error {
+	err := v.store.Update(ctx, func(tx *object.Tx) error {
+		oid, err := tx.Resolve(target)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Get(oid)
+		if err != nil {
+			return err
+		}
+		if _, ok := o.Slots[name]; !ok {
+			return fmt.Errorf("%w: no slot %q", object.ErrNotFound, name)
+		}
+		if oid == v.r.psm && slices.Contains(stateNames, name) {
+			return fmt.Errorf("%w: %s.%s wires the state machine", object.ErrInvalid, RootPSM, name)
+		}
+		delete(o.Slots, name)
+		return tx.Put(o)
+	})
+	if err != nil {
+		return fmt.Errorf("vm: remove %s from %s: %w", name, target, err)
+	}
+	return nil
+}
+
+// CloneObject copies the object target into a new object (nested values
+// copied, references shared, methods with their metadata) and returns its
+// OID; with root set, the new object is also the named root root, which
+// must not name one already.
+func (v *VM) CloneObject(ctx context.Context, target, root string) (object.OID, error) {
+	if root != "" && !guardian.ValidSelector(root) {
+		return 0, fmt.Errorf("vm: clone %s: %w: root name %q", target, object.ErrInvalid, root)
+	}
+	var oid object.OID
+	err := v.store.Update(ctx, func(tx *object.Tx) error {
+		src, err := tx.Resolve(target)
+		if err != nil {
+			return err
+		}
+		if root != "" {
+			if _, err := tx.Root(root); err == nil {
+				return fmt.Errorf("%w: root %q exists", object.ErrInvalid, root)
+			} else if !errors.Is(err, object.ErrNotFound) {
+				return err
+			}
+		}
+		c, err := tx.Clone(src)
+		if err != nil {
+			return err
+		}
+		oid = c.OID
+		if root != "" {
+			return tx.SetRoot(root, c.OID)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("vm: clone %s: %w", target, err)
+	}
+	return oid, nil
 }

@@ -193,17 +193,14 @@ func psmComplete(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error
 			r.addLine("[Orchestrator] Slot '%s' already present on OID %d (%s); keeping it.", selector, target.OID, object.Format(old))
 			break
 		}
-		target.Set(selector, &object.Method{
-			Selector: selector,
+		m := &object.Method{
 			Source:   r.artifact,
 			Author:   PersonaCoder,
 			Cycle:    r.m.id,
-			Verdict:  "passed",
+			Verdict:  VerdictPassed,
 			Findings: attemptNotes(r.attempts),
-			Created:  r.v.opts.Now(),
-			Version:  1,
-		})
-		if err := tx.Put(target); err != nil {
+		}
+		if err := r.v.installMethod(tx, target, selector, m, fmt.Sprintf("written by %s in cycle %d", PersonaCoder, r.m.id)); err != nil {
 			return "", err
 		}
 		outcome = "method installed"
