@@ -115,6 +115,10 @@ func (s *Store) writeChunks(ctx context.Context, id uint64, r io.Reader) (ref Bl
 		}
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
+			// The chunk is written twice: into its table, then by ingestion.
+			if err := s.checkSpace(2 * int64(n)); err != nil {
+				return BlobRef{}, err
+			}
 			if w == nil {
 				path := fs.PathJoin(tmp, fmt.Sprintf("blob-%d-%d.sst", id, len(paths)))
 				f, err := fs.Create(path, vfs.WriteCategoryUnspecified)

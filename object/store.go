@@ -28,6 +28,14 @@ type Options struct {
 	Logger *slog.Logger
 	// CacheSize is Pebble's block cache size in bytes; 0 means 64 MiB.
 	CacheSize int64
+	// MinFreeBytes is the free space the store keeps on its file system:
+	// a commit or blob write that would leave less fails with ErrDiskFull
+	// (reads keep working). 0 means 64 MiB; negative disables the guard.
+	MinFreeBytes int64
+	// FreeSpace reports the bytes available on the file system holding
+	// dir; nil means statfs on Linux for the operating system's file
+	// system (no guard for other file systems, such as vfs.NewMem).
+	FreeSpace func(dir string) (int64, error)
 }
 
 func (o *Options) ensureDefaults() {
@@ -39,6 +47,12 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.CacheSize == 0 {
 		o.CacheSize = 64 << 20
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = defaultMinFree
+	}
+	if o.FreeSpace == nil && o.FS == vfs.Default {
+		o.FreeSpace = osFreeSpace
 	}
 }
 
@@ -369,6 +383,10 @@ func (s *Store) validateReadOnly(tx *Tx) error {
 func (s *Store) commitTx(tx *Tx) error {
 	s.mu.Lock()
 	if err := s.validateLocked(tx); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if err := s.checkSpace(int64(len(tx.b.Repr()))); err != nil {
 		s.mu.Unlock()
 		return err
 	}
