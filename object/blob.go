@@ -298,11 +298,9 @@ func (s *Store) Blobs(ctx context.Context) ([]BlobRef, error) {
 	return out, err
 }
 
-// CollectBlobs deletes every blob that no object slot references (directly
-// or inside lists and maps) and returns how many it deleted. Blobs written
-// concurrently and not yet referenced may be collected: run it when no
-// import is in progress.
-func (s *Store) CollectBlobs(ctx context.Context) (int, error) {
+// UnreferencedBlobs returns the blobs no object slot references (directly
+// or inside lists and maps): what CollectBlobs would delete now.
+func (s *Store) UnreferencedBlobs(ctx context.Context) ([]BlobRef, error) {
 	used := make(map[uint64]bool)
 	err := s.View(ctx, func(tx *Tx) error {
 		return tx.Objects(func(oid OID) error {
@@ -317,22 +315,36 @@ func (s *Store) CollectBlobs(ctx context.Context) (int, error) {
 		})
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	blobs, err := s.Blobs(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	var out []BlobRef
 	for _, b := range blobs {
 		if !used[b.ID] {
-			if err := s.DeleteBlob(ctx, b.ID); err != nil {
-				return n, err
-			}
-			n++
+			out = append(out, b)
 		}
 	}
-	return n, nil
+	return out, nil
+}
+
+// CollectBlobs deletes every blob that no object slot references (see
+// UnreferencedBlobs) and returns how many it deleted. Blobs written
+// concurrently and not yet referenced may be collected: run it when no
+// import is in progress.
+func (s *Store) CollectBlobs(ctx context.Context) (int, error) {
+	blobs, err := s.UnreferencedBlobs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for n, b := range blobs {
+		if err := s.DeleteBlob(ctx, b.ID); err != nil {
+			return n, err
+		}
+	}
+	return len(blobs), nil
 }
 
 func markBlobs(v Value, used map[uint64]bool) {

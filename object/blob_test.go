@@ -140,6 +140,12 @@ func TestBlobCollect(t *testing.T) {
 		_, err := tx.New(map[string]Value{"model": kept, "adapters": Map{"brick": List{nested}}})
 		return err
 	})
+	if dry, err := s.UnreferencedBlobs(ctx); err != nil || len(dry) != 1 || dry[0].ID != dropped.ID {
+		t.Fatalf("UnreferencedBlobs = %v, %v; want the dropped one", dry, err)
+	}
+	if _, err := s.Blob(ctx, dropped.ID); err != nil {
+		t.Fatalf("the dry run deleted: %v", err)
+	}
 	n, err := s.CollectBlobs(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("CollectBlobs = %d, %v; want 1", n, err)
