@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -327,4 +328,67 @@ func (v *VM) cycleStats(ctx context.Context) string {
 		", failed: " + strconv.Itoa(counts[StatusFailed]) +
 		", aborted: " + strconv.Itoa(counts[StatusAborted]) +
 		", mean duration: " + avg.Round(time.Millisecond).String()
+}
+
+// maxPrune bounds the records one PruneCycles deletes (one transaction);
+// the next pass deletes more.
+const maxPrune = 10000
+
+// PruneCycles deletes the cycle log records that Options.KeepCycles and
+// Options.KeepCyclesFor no longer keep, oldest first, and returns how many
+// it deleted. Records of cycles still queued or running are kept.
+func (v *VM) PruneCycles(ctx context.Context) (int, error) {
+	keep, age := v.opts.KeepCycles, v.opts.KeepCyclesFor
+	if keep <= 0 && age <= 0 {
+		return 0, nil
+	}
+	cutoff := v.opts.Now().Add(-age)
+	deleted := 0
+	err := v.store.Update(ctx, func(tx *object.Tx) error {
+		var doomed [][]byte
+		seen := 0
+		err := tx.ScanKVReverse([]byte(cycleLogPrefix), func(k, b []byte) error {
+			seen++
+			old := keep > 0 && seen > keep
+			if !old && age > 0 {
+				var rec struct {
+					Status string
+					Ended  time.Time
+				}
+				if err := json.Unmarshal(b, &rec); err != nil {
+					return err
+				}
+				old = !rec.Ended.IsZero() && rec.Ended.Before(cutoff)
+			}
+			if old {
+				doomed = append(doomed, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		v.mu.Lock()
+		live := maps.Clone(v.live)
+		v.mu.Unlock()
+		n := 0
+		for i := len(doomed) - 1; i >= 0 && n < maxPrune; i-- { // oldest first
+			var id uint64
+			if _, err := fmt.Sscanf(string(doomed[i][len(cycleLogPrefix):]), "%016x", &id); err == nil {
+				if _, running := live[object.OID(id)]; running {
+					continue
+				}
+			}
+			if err := tx.DeleteKV(doomed[i]); err != nil {
+				return err
+			}
+			n++
+		}
+		deleted = n
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("vm: prune the cycle log: %w", err)
+	}
+	return deleted, nil
 }

@@ -3,7 +3,9 @@ package vm_test
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
@@ -122,5 +124,59 @@ func TestRemoveSlotAndClone(t *testing.T) {
 	}
 	if got := e.slot(t, vm.RootGenesis, "motto"); got != object.String("becoming") {
 		t.Errorf("the original lost its motto: %v", got)
+	}
+}
+
+// The cycle log keeps the newest KeepCycles records and none older than
+// KeepCyclesFor; the methods the pruned cycles wrote stay.
+func TestPruneCycles(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	e := open(t, nil, func(o *vm.Options) {
+		o.KeepCycles = 2
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	var ids []object.OID
+	for _, sel := range []string{"display_yourself", "describe_self", "show_state"} {
+		ids = append(ids, e.learn(t, vm.RootGenesis, sel).ID)
+	}
+	n, err := e.v.PruneCycles(ctxT(t))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	if _, err := e.v.Cycle(ctxT(t), ids[0]); !errors.Is(err, vm.ErrNoCycle) {
+		t.Errorf("the oldest record: %v", err)
+	}
+	for _, id := range ids[1:] {
+		if _, err := e.v.Cycle(ctxT(t), id); err != nil {
+			t.Errorf("record %d: %v", id, err)
+		}
+	}
+	if e.slot(t, vm.RootGenesis, "display_yourself") == nil {
+		t.Error("the pruned cycle's method went with its record")
+	}
+	if n, _ := e.v.PruneCycles(ctxT(t)); n != 0 {
+		t.Errorf("a second pass pruned %d", n)
+	}
+}
+
+func TestPruneCyclesByAge(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := open(t, nil, func(o *vm.Options) { o.KeepCyclesFor = time.Hour; o.Now = clock })
+	old := e.learn(t, vm.RootGenesis, "display_yourself").ID
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	recent := e.learn(t, vm.RootGenesis, "describe_self").ID
+	if n, err := e.v.PruneCycles(ctxT(t)); err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	if _, err := e.v.Cycle(ctxT(t), old); !errors.Is(err, vm.ErrNoCycle) {
+		t.Errorf("the old record: %v", err)
+	}
+	if _, err := e.v.Cycle(ctxT(t), recent); err != nil {
+		t.Errorf("the recent record: %v", err)
 	}
 }

@@ -74,6 +74,13 @@ type Options struct {
 	// (default 2). WarmAdapters is the number of materialized adapter files
 	// kept (default 4).
 	HotAdapters, WarmAdapters int
+	// KeepCycles and KeepCyclesFor bound the cycle log: records beyond the
+	// newest KeepCycles, or of cycles that ended more than KeepCyclesFor
+	// ago, are deleted (the cycle objects and the methods they wrote
+	// stay). Zero keeps every record. Pruning runs at Open and after every
+	// 64th cycle.
+	KeepCycles    int
+	KeepCyclesFor time.Duration
 	// TraceLimit bounds each prompt and output kept in the cycle log, in
 	// bytes (default 4096).
 	TraceLimit int
@@ -179,6 +186,7 @@ type VM struct {
 
 	start      time.Time
 	cyclesDone atomic.Int64
+	finished   atomic.Int64 // cycles ended, for the log's pruning cadence
 	cyclesFail atomic.Int64
 	cyclesAbrt atomic.Int64
 }
@@ -212,6 +220,9 @@ func Open(ctx context.Context, store *object.Store, opts Options) (*VM, error) {
 		return nil, err
 	}
 	if err := v.recoverCycleLog(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := v.PruneCycles(ctx); err != nil {
 		return nil, err
 	}
 	v.runner = opts.Runner
