@@ -39,6 +39,11 @@ type config struct {
 	// methods (vm.Options).
 	NoMethodGrammar bool `json:"no-method-grammar"`
 	MethodAttempts  int  `json:"method-attempts"`
+	// Operating the image: cycle log retention and the disk reserve.
+	KeepCycles    int           `json:"keep-cycles"`
+	KeepCyclesFor time.Duration `json:"keep-cycles-for"`
+	MinFreeMB     int64         `json:"min-free-mb"`
+	WarnFreeMB    int64         `json:"warn-free-mb"`
 }
 
 func defaultConfig() config {
@@ -53,6 +58,8 @@ func defaultConfig() config {
 		Drain:        10 * time.Second,
 		LogLevel:     "info",
 		LogFormat:    "text",
+		MinFreeMB:    64,
+		WarnFreeMB:   1024,
 	}
 }
 
@@ -78,7 +85,7 @@ func parseConfig(args []string) (config, error) {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
 		// Durations are strings ("30s") or numbers of seconds in the file.
-		for _, k := range []string{"heartbeat", "cycle-timeout", "drain"} {
+		for _, k := range []string{"heartbeat", "cycle-timeout", "drain", "keep-cycles-for"} {
 			switch x := raw[k].(type) {
 			case string:
 				d, err := time.ParseDuration(x)
@@ -120,6 +127,10 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.BoolVar(&cfg.NoMethodGrammar, "no-method-grammar", cfg.NoMethodGrammar, "let a strong model write methods without the method grammar (still cleaned, audited, trial-run and repaired)")
 	fs.IntVar(&cfg.MethodAttempts, "method-attempts", cfg.MethodAttempts, "methods ALFRED may write per cycle before it fails (0: 3)")
+	fs.IntVar(&cfg.KeepCycles, "keep-cycles", cfg.KeepCycles, "cycle log records kept, newest first (0: all)")
+	fs.DurationVar(&cfg.KeepCyclesFor, "keep-cycles-for", cfg.KeepCyclesFor, "delete cycle log records older than this (0: never)")
+	fs.Int64Var(&cfg.MinFreeMB, "min-free-mb", cfg.MinFreeMB, "free disk space the image keeps in reserve: writes beyond it are refused as unavailable (negative: no reserve)")
+	fs.Int64Var(&cfg.WarnFreeMB, "warn-free-mb", cfg.WarnFreeMB, "log a warning when the image's file system has less free space than this")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -47,7 +47,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	}
 
 	log.Info("[UVM] Prototypal awakening: opening the living image", "dir", filepath.Join(cfg.Data, "image"))
-	store, err := object.Open(filepath.Join(cfg.Data, "image"), object.Options{Retries: 8, Logger: log})
+	store, err := object.Open(filepath.Join(cfg.Data, "image"), object.Options{Retries: 8, Logger: log, MinFreeBytes: minFree(cfg.MinFreeMB)})
 	if err != nil {
 		return err
 	}
@@ -68,6 +68,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 
 		NoMethodGrammar: cfg.NoMethodGrammar,
 		MethodAttempts:  cfg.MethodAttempts,
+		KeepCycles:      cfg.KeepCycles,
+		KeepCyclesFor:   cfg.KeepCyclesFor,
 	})
 	if err != nil {
 		return err
@@ -135,6 +137,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	log.Info("[Synaptic Bridge] listening", "endpoint", srv.Endpoint(), "curve", srvOpts.Curve != nil)
 
 	var wg sync.WaitGroup
+	wg.Go(func() { watchDisk(ctx, log, store, cfg.WarnFreeMB<<20, time.Minute) })
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- srv.Serve(ctx) })
 	select {
@@ -234,4 +237,38 @@ const testModelDelayEnv = "BATOSD_TEST_MODEL_DELAY"
 func testModelDelay() time.Duration {
 	d, _ := time.ParseDuration(os.Getenv(testModelDelayEnv))
 	return d
+}
+
+// minFree is object.Options.MinFreeBytes for -min-free-mb (0 stays the
+// store's default; negative disables the reserve).
+func minFree(mb int64) int64 {
+	if mb < 0 {
+		return -1
+	}
+	return mb << 20
+}
+
+// watchDisk logs a warning, once per crossing, when the image's file
+// system has less than warn bytes free, and a line when it recovers.
+func watchDisk(ctx context.Context, log *slog.Logger, store *object.Store, warn int64, every time.Duration) {
+	low := false
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		sp, err := store.Space()
+		switch {
+		case err != nil:
+		case sp.Free >= 0 && sp.Free < warn && !low:
+			low = true
+			log.Warn("[Image] disk space is low", "free_mb", sp.Free>>20, "image_mb", sp.Used>>20, "warn_below_mb", warn>>20)
+		case sp.Free >= warn && low:
+			low = false
+			log.Info("[Image] disk space recovered", "free_mb", sp.Free>>20)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
