@@ -49,7 +49,7 @@ func errorReply(err error) *wire.Reply {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail(wire.CodeTimeout, err)
 	case errors.Is(err, vm.ErrClosed), errors.Is(err, object.ErrClosed), errors.Is(err, sandbox.ErrClosed),
-		errors.Is(err, vm.ErrNoModel), errors.Is(err, context.Canceled):
+		errors.Is(err, vm.ErrNoModel), errors.Is(err, context.Canceled), errors.Is(err, object.ErrDiskFull):
 		return fail(wire.CodeUnavailable, err)
 	case errors.Is(err, sandbox.ErrCanceled):
 		return fail(wire.CodeTimeout, err)
