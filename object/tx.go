@@ -465,6 +465,16 @@ func (tx *Tx) iterate(prefix []byte, reverse bool, fn func(k, v []byte) error) e
 	return it.Close()
 }
 
+// GetTarget is Resolve then Get: a copy of the object target names (a
+// root name or a decimal OID).
+func (tx *Tx) GetTarget(target string) (*Object, error) {
+	oid, err := tx.Resolve(target)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Get(oid)
+}
+
 // Objects calls fn for each stored object OID in ascending order.
 func (tx *Tx) Objects(fn func(OID) error) error {
 	return tx.scan([]byte{prefixObject}, func(k, _ []byte) error {

@@ -110,14 +110,11 @@ func (v *VM) MethodHistory(ctx context.Context, target, selector string) ([]Meth
 	}
 	var out []MethodVersion
 	err := v.store.View(ctx, func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
+		o, err := tx.GetTarget(target)
 		if err != nil {
 			return err
 		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
+		oid := o.OID
 		err = tx.ScanKV(historySelectorPrefix(oid, selector), func(_, val []byte) error {
 			var mv MethodVersion
 			if err := json.Unmarshal(val, &mv); err != nil {

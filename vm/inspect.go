@@ -40,14 +40,11 @@ type SlotInfo struct {
 func (v *VM) Inspect(ctx context.Context, target string) (*Inspection, error) {
 	var ins *Inspection
 	err := v.store.View(ctx, func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
+		o, err := tx.GetTarget(target)
 		if err != nil {
 			return err
 		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
+		oid := o.OID
 		ins = &Inspection{OID: oid, Repr: o.String(), Parents: o.Parents()}
 		for _, n := range o.Names() {
 			val := object.CloneValue(o.Slots[n])
@@ -96,14 +93,11 @@ func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Valu
 		}
 	}
 	err := v.store.Update(ctx, func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
+		o, err := tx.GetTarget(target)
 		if err != nil {
 			return err
 		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
+		oid := o.OID
 		if err := v.checkWiring(tx, oid, name, value); err != nil {
 			return err
 		}
@@ -158,14 +152,11 @@ func isRefs(v object.Value) bool {
 // with object.ErrInvalid, as SetSlot refuses it.
 func (v *VM) RemoveSlot(ctx context.Context, target, name string) error {
 	err := v.store.Update(ctx, func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
+		o, err := tx.GetTarget(target)
 		if err != nil {
 			return err
 		}
-		o, err := tx.Get(oid)
-		if err != nil {
-			return err
-		}
+		oid := o.OID
 		if _, ok := o.Slots[name]; !ok {
 			return fmt.Errorf("%w: no slot %q", object.ErrNotFound, name)
 		}

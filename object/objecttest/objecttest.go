@@ -45,11 +45,7 @@ func Slot(t testing.TB, s *object.Store, target, name string) object.Value {
 	t.Helper()
 	var v object.Value
 	err := s.View(context.Background(), func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
-		if err != nil {
-			return err
-		}
-		o, err := tx.Get(oid)
+		o, err := tx.GetTarget(target)
 		if err != nil {
 			return err
 		}
@@ -67,11 +63,7 @@ func Slot(t testing.TB, s *object.Store, target, name string) object.Value {
 // without a message per slot.
 func SetSlots(ctx context.Context, s *object.Store, target string, slots map[string]object.Value) error {
 	return s.Update(ctx, func(tx *object.Tx) error {
-		oid, err := tx.Resolve(target)
-		if err != nil {
-			return err
-		}
-		o, err := tx.Get(oid)
+		o, err := tx.GetTarget(target)
 		if err != nil {
 			return err
 		}
