@@ -21,6 +21,12 @@ PKGS = $(shell $(GO) list ./... )
 RACE_PKGS = $(shell $(GO) list ./... | grep -vE '$(SLOW_CGO)')
 PLAIN_PKGS = $(shell $(GO) list ./... | grep -E '$(SLOW_CGO)')
 
+# Builds llama.cpp and ggml (third-party cgo, through ollama) into the
+# build cache first with their gcc warnings kept out of the output (in
+# bin/third-party-build.log; a failure prints them in full), so the steps
+# after it print only our own packages' warnings.
+PREBUILD_THIRD_PARTY = GO='$(GO)' scripts/prebuild-third-party.sh
+
 DATA ?= $(CURDIR)/.batos
 ARGS ?=
 
@@ -39,16 +45,19 @@ deps:
 	@$(GO) mod download
 
 build: deps
+	@$(PREBUILD_THIRD_PARTY)
 	$(GO) build ./...
 	$(GO) build -o bin/ ./examples/batosd ./examples/batosctl
 
 test: deps
+	@$(PREBUILD_THIRD_PARTY)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 -run 'Large' ./object/
 	@if [ -n "$(strip $(PLAIN_PKGS))" ]; then echo "$(GO) test -count=1 <llama, examples, cmd>"; $(GO) test -count=1 $(PLAIN_PKGS); fi
 
 run: deps
+	@$(PREBUILD_THIRD_PARTY)
 	$(GO) build -o bin/ ./examples/batosd ./examples/batosctl
 	./bin/batosd -data $(DATA) $(ARGS)
 
@@ -68,6 +77,7 @@ fuzz: deps
 # generated msgp code that matches its sources. .ci/run runs it after test.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: deps
+	@$(PREBUILD_THIRD_PARTY)
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/batos/batos/llama/gguf"
 )
 
 // AdapterOptions configures LoadAdapter.
@@ -45,7 +47,7 @@ func (m *Model) LoadAdapter(ctx context.Context, path string, o AdapterOptions) 
 	if scale == 0 {
 		scale = 1
 	}
-	if err := checkGGUF(path); err != nil {
+	if err := gguf.Check(path); err != nil { // what would abort llama.cpp
 		return nil, fmt.Errorf("%w: %w", ErrBadAdapter, err)
 	}
 	// Reading the file can take seconds; hold only the model's life lock

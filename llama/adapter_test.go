@@ -171,7 +171,7 @@ func TestAdapterLoadFreeMemory(t *testing.T) {
 	for i := range 200 { // warm up allocator pools
 		cycle(i)
 	}
-	debug.FreeOSMemory() // return the Go heap's garbage (checkGGUF's buffers) to the OS
+	debug.FreeOSMemory() // return the Go heap's garbage (gguf.Check's buffers) to the OS
 	before := rss(t)
 	const n = 1000
 	for i := range n {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	ollama "github.com/ollama/ollama/llama"
 )
 
 // BatchSession is a llama.cpp context whose one KV cache holds several
@@ -28,60 +26,11 @@ type BatchSession struct {
 // together. ContextSize is the KV cache of all sequences together
 // (0: 4096 per sequence, capped at seqs times the training length).
 func (m *Model) NewBatchSession(seqs int, o SessionOptions) (*BatchSession, error) {
-	if seqs < 1 {
-		return nil, fmt.Errorf("%w: %d sequences", ErrBadRequest, seqs)
-	}
-	kv := strings.ToLower(o.KVCacheType)
-	switch kv {
-	case "", "f16":
-	case "q8_0", "q4_0":
-		const block = 32
-		if m.headK%block != 0 || m.headV%block != 0 || !o.FlashAttention {
-			return nil, fmt.Errorf("%w: KV cache type %s needs FlashAttention and head sizes divisible by %d", ErrBadRequest, kv, block)
-		}
-	default:
-		return nil, fmt.Errorf("%w: KV cache type %q", ErrBadRequest, o.KVCacheType)
-	}
-	if o.ContextSize <= 0 {
-		per := 4096
-		if m.info.ContextLength > 0 {
-			per = min(per, m.info.ContextLength)
-		}
-		o.ContextSize = per * seqs
-	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = 512
-	}
-	o.BatchSize = max(min(o.BatchSize, o.ContextSize), seqs)
-	if o.Threads <= 0 {
-		o.Threads = m.threads
-	}
-	if o.BatchThreads <= 0 {
-		o.BatchThreads = o.Threads
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	params := ollama.NewContextParams(o.ContextSize, o.BatchSize, seqs, o.Threads, o.FlashAttention, kv)
-	oc, err := ollama.NewContextWithModel(m.om, params)
+	c, err := m.newContext(seqs, o)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrContext, lastCError())
+		return nil, err
 	}
-	c := firstPtr(oc)
-	nbatch := cNBatch(c)
-	batch, err := ollama.NewBatch(nbatch, 1, 0)
-	if err != nil {
-		cFree(c)
-		return nil, fmt.Errorf("%w: %w", ErrContext, err)
-	}
-	b := &BatchSession{llctx{m: m, oc: oc, c: c, batch: batch, nctx: cNCtx(c), nbatch: nbatch, abort: newAbortFlag()}, seqs}
-	cSetEmbeddings(b.c, false)
-	cSetThreads(b.c, o.Threads, o.BatchThreads)
-	b.abort.install(b.c)
-	m.sessions++
-	return b, nil
+	return &BatchSession{c, seqs}, nil
 }
 
 // Sequences returns how many sequences the session decodes together.
@@ -211,15 +160,8 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 	tPrefill := time.Now()
 	for i, s := range seqs {
 		t := time.Now()
-		for j := 0; j < len(s.prompt); j += b.nbatch {
-			b.batch.Clear()
-			end := min(j+b.nbatch, len(s.prompt))
-			for k := j; k < end; k++ {
-				b.batch.Add(int(s.prompt[k]), nil, k, k == len(s.prompt)-1, i)
-			}
-			if err := b.decode(ctx); err != nil {
-				return resps, bu, err
-			}
+		if err := b.prefillSeq(ctx, s.prompt, i, false, 0, nil); err != nil {
+			return resps, bu, err
 		}
 		first[i] = Token(s.sc.oc.Sample(b.oc, b.batch.NumTokens()-1))
 		s.sc.oc.Accept(int(first[i]), true)
@@ -295,21 +237,4 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 		r.Text = strings.ToValidUTF8(sb.String(), "\uFFFD")
 	}
 	return resps, bu, err
-}
-
-func (b *BatchSession) decode(ctx context.Context) error {
-	select {
-	case decodeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	err := b.oc.Decode(b.batch)
-	<-decodeSem
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		return fmt.Errorf("%w: %w", ErrDecode, err)
-	}
-	return nil
 }

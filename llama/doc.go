@@ -15,7 +15,14 @@
 //   - Engine (NewEngine): a pool of sessions over one model for concurrent
 //     callers, with adapter affinity.
 //   - BatchSession (NewBatchSession): several sequences in one KV cache,
-//     advanced together by GenerateBatch (DELEGATING's facets in one batch).
+//     advanced together by GenerateBatch, one llama_decode per step for
+//     all of them (no stop strings or streaming). It is for callers with
+//     several independent requests under one adapter, such as the facets
+//     of a plan; today only cmd/gpubench uses it, to measure what batching
+//     gains on a GPU (BENCHMARKS.md). The VM does not use it: it asks a
+//     plan's facets one after another (vm.Options.ModelConcurrency 1, the
+//     default), or above that as concurrent Generate calls on an Engine's
+//     sessions, never as one batch.
 //     Session.DecodeBare is a bare decode loop, the yardstick for this
 //     package's own per-token overhead.
 //   - Grammars: Request.Grammar takes GBNF text (the module builds it
@@ -57,7 +64,8 @@
 //
 //   - A llama.cpp assertion aborts the whole process. The package checks in
 //     Go what it knows can trip one (token ids, quantized KV cache shapes,
-//     grammar validity, GGUF magic and version), not everything.
+//     grammar validity, and the GGUF header through gguf.Check before
+//     every Open and LoadAdapter), not everything.
 //   - llama.cpp silently ignores a GBNF grammar it cannot parse; Generate
 //     checks the grammar first (CheckGrammar) and fails with ErrGrammar.
 //   - llama.cpp's pooled embeddings abort on a causal model, so Embed asks

@@ -1,36 +1,10 @@
 package llama
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/batos/batos/llama/gguf"
 )
-
-func FuzzCheckGGUFHeader(f *testing.F) {
-	path := filepath.Join(f.TempDir(), "tiny.gguf")
-	if err := gguf.WriteLlama(path, gguf.TinyLlama()); err != nil {
-		f.Fatal(err)
-	}
-	good, err := os.ReadFile(path)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := checkGGUFHeader(bytes.NewReader(good), int64(len(good))); err != nil {
-		f.Fatalf("generated model rejected: %v", err)
-	}
-	f.Add(good[:min(len(good), 16384)])
-	f.Add([]byte("GGUF\x03\x00\x00\x00"))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		// Must return (nil or an error), never panic or allocate wildly.
-		checkGGUFHeader(bytes.NewReader(b), int64(len(b)))
-	})
-}
 
 func FuzzTextStream(f *testing.F) {
 	f.Add([]byte("ab\xe4\xb8\x96cENDd"), "END", uint8(3))

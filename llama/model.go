@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/batos/batos/llama/gguf"
 	ollama "github.com/ollama/ollama/llama"
 )
 
@@ -103,8 +104,8 @@ func Open(ctx context.Context, path string, o ModelOptions) (*Model, error) {
 		return nil, err
 	}
 	initBackend()
-	if err := checkGGUF(path); err != nil {
-		return nil, err
+	if err := gguf.Check(path); err != nil { // what would abort llama.cpp
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
 	}
 	ngl := o.GPULayers
 	if ngl < 0 {

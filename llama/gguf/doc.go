@@ -13,9 +13,19 @@
 // its header claims. Metadata is a list of KV pairs with typed accessors;
 // tensor data is read on demand (File.TensorData, File.Float32s).
 //
-// Validating a file with Open before handing it to llama.cpp catches
-// files that would make llama.cpp abort the process (zero dimensions, a
-// general.alignment that is not a uint32, nested arrays).
+// # Checking a file for llama.cpp
+//
+// Check (CheckHeader on any io.Reader) walks only the header and rejects
+// what would make llama.cpp abort the process rather than return an
+// error: empty or repeated keys, a bad general.alignment, keys llama.cpp
+// reads with type-asserting getters holding another type, zero tensor
+// dimensions, repeated token strings, vocabulary arrays of the wrong type
+// or length, and lengths past the end of the file. It is what package
+// llama runs before every load. It is lenient where llama.cpp checks for
+// itself (tensor types it does not know, tensor offsets and data), cheap
+// (tensor data and string values are skipped unread) and safe on hostile
+// input like Read. ValidateLlama checks, on a File from Read, that a
+// model is a complete Llama; it applies Check's vocabulary rules too.
 //
 // # Writing
 //

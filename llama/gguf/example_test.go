@@ -1,6 +1,8 @@
 package gguf_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -85,4 +87,24 @@ func ExampleNewWriter() {
 	fmt.Printf("answer %d, %d values, last %.3f\n", answer, len(vals), vals[63])
 	// Output:
 	// answer 42, 64 values, last 0.984
+}
+
+// Check a header before handing the file to llama.cpp: repeated token
+// strings would make llama.cpp abort the process, so Check refuses them.
+func ExampleCheckHeader() {
+	var buf bytes.Buffer
+	md := gguf.Metadata{{Key: "tokenizer.ggml.tokens", Value: []string{"a", "b", "a"}}}
+	w, err := gguf.NewWriter(&buf, md, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		log.Fatal(err)
+	}
+	err = gguf.CheckHeader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	fmt.Println(errors.Is(err, gguf.ErrInvalid))
+	fmt.Println(err)
+	// Output:
+	// true
+	// gguf: invalid file: token 2 "a" repeats token 0 at offset 96 reading metadata key "tokenizer.ggml.tokens"
 }

@@ -74,3 +74,27 @@ func normalize(md Metadata) []string {
 	}
 	return out
 }
+
+// FuzzCheckHeader feeds arbitrary bytes to CheckHeader: it must return nil
+// or a *FormatError, never panic or allocate by what the header claims.
+// A generated model passes.
+func FuzzCheckHeader(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "tiny.gguf")
+	if err := WriteLlama(path, TinyLlama()); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := CheckHeader(bytes.NewReader(good), int64(len(good))); err != nil {
+		f.Fatalf("generated model rejected: %v", err)
+	}
+	f.Add(good[:min(len(good), 16384)])
+	f.Add([]byte("GGUF\x03\x00\x00\x00"))
+	f.Add([]byte{})
+	f.Add(writeFile(f, allTypes, makeTensors(f)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkBytes(t, b)
+	})
+}

@@ -208,6 +208,11 @@ func (m Metadata) alignment() (uint64, error) {
 	if !ok {
 		return DefaultAlignment, nil
 	}
+	return alignmentOf(v)
+}
+
+// alignmentOf validates v, the value of general.alignment.
+func alignmentOf(v any) (uint64, error) {
 	a, ok := v.(uint32) // llama.cpp reads it as uint32 and aborts otherwise
 	if !ok {
 		return 0, fmt.Errorf("%w: %s holds %T, want uint32", ErrInvalid, KeyAlignment, v)

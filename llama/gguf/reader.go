@@ -2,11 +2,8 @@ package gguf
 
 import (
 	"bufio"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 )
 
@@ -62,9 +59,11 @@ func (f *File) Close() error {
 // Read parses and validates the GGUF file of the given size held by r.
 // It checks the magic, the version, every count and length against the
 // bytes that remain (so a forged header cannot make it allocate more than
-// the file's size), value and tensor types, tensor shapes and names, the
-// alignment, and that the tensor data lies, aligned and in order, inside
-// the file. It never panics on malformed input.
+// the file's size), that keys are neither empty nor repeated, value and
+// tensor types, tensor shapes and names, the alignment, and that the
+// tensor data lies, aligned and in order, inside the file. It never
+// panics on malformed input. It does not check what only llama.cpp's
+// loaders assume (Check does) or what a Llama model needs (ValidateLlama).
 func Read(r io.ReaderAt, size int64) (*File, error) {
 	d := &decoder{r: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10), size: size}
 	f := &File{r: r, Size: size}
@@ -122,139 +121,18 @@ func (f *File) Float32s(name string) ([]float32, error) {
 	return Decode(make([]float32, 0, t.Elements()), t.Type, b)
 }
 
-type decoder struct {
-	r    *bufio.Reader
-	pos  int64
-	size int64
-	buf  [8]byte
-	what string
-}
-
-func (d *decoder) fail(err error, detail string, args ...any) error {
-	return &FormatError{Offset: d.pos, What: d.what, Err: err, Detail: fmt.Sprintf(detail, args...)}
-}
-
-func (d *decoder) remaining() int64 { return d.size - d.pos }
-
-func (d *decoder) read(n int) ([]byte, error) {
-	b := d.buf[:n]
-	if _, err := io.ReadFull(d.r, b); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, d.fail(ErrTruncated, "need %d bytes, file has %d left", n, d.remaining())
-		}
-		return nil, d.fail(err, "")
-	}
-	d.pos += int64(n)
-	return b, nil
-}
-
-func (d *decoder) u8() (uint8, error) {
-	b, err := d.read(1)
-	if err != nil {
-		return 0, err
-	}
-	return b[0], nil
-}
-
-func (d *decoder) u16() (uint16, error) {
-	b, err := d.read(2)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint16(b), nil
-}
-
-func (d *decoder) u32() (uint32, error) {
-	b, err := d.read(4)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(b), nil
-}
-
-func (d *decoder) u64() (uint64, error) {
-	b, err := d.read(8)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b), nil
-}
-
-// count reads a uint64 count of items each at least minSize bytes long
-// and checks that they can fit in what is left of the file.
-func (d *decoder) count(minSize int64) (int, error) {
-	n, err := d.u64()
-	if err != nil {
-		return 0, err
-	}
-	if minSize > 0 && n > uint64(d.remaining()/minSize) {
-		return 0, d.fail(ErrTruncated, "count %d of %d-byte items exceeds the %d bytes left", n, minSize, d.remaining())
-	}
-	if n > math.MaxInt32 {
-		return 0, d.fail(ErrInvalid, "count %d too large", n)
-	}
-	return int(n), nil
-}
-
-func (d *decoder) str() (string, error) {
-	n, err := d.count(1)
-	if err != nil {
-		return "", err
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(d.r, b); err != nil {
-		return "", d.fail(ErrTruncated, "string of %d bytes", n)
-	}
-	d.pos += int64(n)
-	return string(b), nil
-}
-
 func (d *decoder) header(f *File) error {
-	d.what = "magic"
-	b, err := d.read(4)
-	if err != nil {
+	var nTensors, nKV uint64
+	var err error
+	if f.Version, nTensors, nKV, err = d.preamble(); err != nil {
 		return err
 	}
-	if string(b) != Magic {
-		return d.fail(ErrMagic, "got %q", b)
-	}
-	d.what = "version"
-	if f.Version, err = d.u32(); err != nil {
-		return err
-	}
-	if f.Version != 2 && f.Version != 3 {
-		return d.fail(ErrVersion, "version %d (want 2 or 3)", f.Version)
-	}
-	d.what = "tensor count"
-	// A tensor info is at least 8 (name length) + 1 (name) + 4 (n_dims) +
-	// 8 (one dimension) + 4 (type) + 8 (offset) bytes; a key/value pair at
-	// least 8 + 1 + 4 + 1.
-	nTensors, err := d.u64()
-	if err != nil {
-		return err
-	}
-	d.what = "metadata count"
-	nKV, err := d.u64()
-	if err != nil {
-		return err
-	}
-	if nTensors > uint64(d.remaining()/33) || nKV > uint64(d.remaining()/14) ||
-		nTensors*33+nKV*14 > uint64(d.remaining()) {
-		return d.fail(ErrTruncated, "%d tensors and %d keys cannot fit in %d bytes", nTensors, nKV, d.remaining())
-	}
-
 	keys := make(map[string]bool)
 	for i := uint64(0); i < nKV; i++ {
-		d.what = fmt.Sprintf("metadata key %d", i)
-		key, err := d.str()
+		key, err := d.key(i, keys)
 		if err != nil {
 			return err
 		}
-		d.what = fmt.Sprintf("metadata key %q", key)
-		if keys[key] {
-			return d.fail(ErrInvalid, "duplicate key")
-		}
-		keys[key] = true
 		v, err := d.value()
 		if err != nil {
 			return err
@@ -269,35 +147,10 @@ func (d *decoder) header(f *File) error {
 	f.index = make(map[string]int)
 	var want uint64
 	for i := uint64(0); i < nTensors; i++ {
-		d.what = fmt.Sprintf("tensor info %d", i)
-		var t TensorInfo
-		if t.Name, err = d.str(); err != nil {
-			return err
-		}
-		d.what = fmt.Sprintf("tensor info %q", t.Name)
-		nd, err := d.u32()
+		t, err := d.tensorInfo(i)
 		if err != nil {
 			return err
 		}
-		if nd == 0 || nd > MaxDims {
-			return d.fail(ErrInvalid, "%d dimensions", nd)
-		}
-		t.Shape = make([]int64, nd)
-		for j := range t.Shape {
-			v, err := d.u64()
-			if err != nil {
-				return err
-			}
-			if v > math.MaxInt64 {
-				return d.fail(ErrInvalid, "dimension %d", v)
-			}
-			t.Shape[j] = int64(v)
-		}
-		typ, err := d.u32()
-		if err != nil {
-			return err
-		}
-		t.Type = TensorType(typ)
 		if err := t.validate(); err != nil {
 			return d.fail(ErrInvalid, "%v", err)
 		}
@@ -331,112 +184,6 @@ func (d *decoder) header(f *File) error {
 		}
 	}
 	return nil
-}
-
-func (d *decoder) value() (any, error) {
-	t, err := d.u32()
-	if err != nil {
-		return nil, err
-	}
-	typ := ValueType(t)
-	if typ != TypeArray {
-		return d.scalar(typ)
-	}
-	et, err := d.u32()
-	if err != nil {
-		return nil, err
-	}
-	elem := ValueType(et)
-	sz := int64(elem.size())
-	switch {
-	case sz < 0:
-		return nil, d.fail(ErrInvalid, "array of unknown type %d", et)
-	case elem == TypeArray:
-		return nil, d.fail(ErrInvalid, "nested arrays are not supported")
-	case elem == TypeString:
-		sz = 8
-	}
-	n, err := d.count(sz)
-	if err != nil {
-		return nil, err
-	}
-	switch elem {
-	case TypeUint8:
-		return readArray(d, n, (*decoder).u8)
-	case TypeInt8:
-		return readArray(d, n, func(d *decoder) (int8, error) { v, err := d.u8(); return int8(v), err })
-	case TypeUint16:
-		return readArray(d, n, (*decoder).u16)
-	case TypeInt16:
-		return readArray(d, n, func(d *decoder) (int16, error) { v, err := d.u16(); return int16(v), err })
-	case TypeUint32:
-		return readArray(d, n, (*decoder).u32)
-	case TypeInt32:
-		return readArray(d, n, func(d *decoder) (int32, error) { v, err := d.u32(); return int32(v), err })
-	case TypeFloat32:
-		return readArray(d, n, func(d *decoder) (float32, error) { v, err := d.u32(); return math.Float32frombits(v), err })
-	case TypeBool:
-		return readArray(d, n, func(d *decoder) (bool, error) { v, err := d.u8(); return v != 0, err })
-	case TypeString:
-		return readArray(d, n, (*decoder).str)
-	case TypeUint64:
-		return readArray(d, n, (*decoder).u64)
-	case TypeInt64:
-		return readArray(d, n, func(d *decoder) (int64, error) { v, err := d.u64(); return int64(v), err })
-	default: // TypeFloat64
-		return readArray(d, n, func(d *decoder) (float64, error) { v, err := d.u64(); return math.Float64frombits(v), err })
-	}
-}
-
-func readArray[T any](d *decoder, n int, read func(*decoder) (T, error)) ([]T, error) {
-	// n was checked against the bytes left in the file; grow as elements
-	// actually arrive all the same.
-	s := make([]T, 0, min(n, 1<<12))
-	for i := 0; i < n; i++ {
-		v, err := read(d)
-		if err != nil {
-			return nil, err
-		}
-		s = append(s, v)
-	}
-	return s, nil
-}
-
-func (d *decoder) scalar(typ ValueType) (any, error) {
-	switch typ {
-	case TypeUint8:
-		return d.u8()
-	case TypeInt8:
-		v, err := d.u8()
-		return int8(v), err
-	case TypeUint16:
-		return d.u16()
-	case TypeInt16:
-		v, err := d.u16()
-		return int16(v), err
-	case TypeUint32:
-		return d.u32()
-	case TypeInt32:
-		v, err := d.u32()
-		return int32(v), err
-	case TypeFloat32:
-		v, err := d.u32()
-		return math.Float32frombits(v), err
-	case TypeBool:
-		v, err := d.u8()
-		return v != 0, err
-	case TypeString:
-		return d.str()
-	case TypeUint64:
-		return d.u64()
-	case TypeInt64:
-		v, err := d.u64()
-		return int64(v), err
-	case TypeFloat64:
-		v, err := d.u64()
-		return math.Float64frombits(v), err
-	}
-	return nil, d.fail(ErrInvalid, "unknown value type %d", uint32(typ))
 }
 
 // Rewrite writes to w a copy of f with its metadata replaced by md (for

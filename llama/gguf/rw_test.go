@@ -193,6 +193,7 @@ func TestWriterErrors(t *testing.T) {
 		tensors []TensorInfo
 	}{
 		{"duplicate key", Metadata{{"a", uint8(1)}, {"a", uint8(2)}}, nil},
+		{"empty key", Metadata{{"", uint8(1)}}, nil},
 		{"bad value", Metadata{{"a", 3}}, nil},
 		{"nested array", Metadata{{"a", [][]int32{{1}}}}, nil},
 		{"alignment type", Metadata{{KeyAlignment, uint64(32)}}, nil},
@@ -322,6 +323,7 @@ func TestReadErrors(t *testing.T) {
 		{"string array count", hdrOnly(0, 1, kv("k", 9, le32(8), le64(1<<58))), ErrTruncated},
 		{"truncated value", hdrOnly(0, 1, kv("k", 10, []byte{1, 2})), ErrTruncated},
 		{"duplicate key", hdrOnly(0, 2, kv("k", 0, []byte{1}), kv("k", 0, []byte{1})), ErrInvalid},
+		{"empty key", hdrOnly(0, 1, kv("", 0, []byte{1}), []byte{0}), ErrInvalid},
 		{"alignment type", hdrOnly(0, 1, kv(KeyAlignment, 10, le64(32))), ErrInvalid},
 		{"alignment zero", hdrOnly(0, 1, kv(KeyAlignment, 4, le32(0))), ErrInvalid},
 		{"alignment odd", hdrOnly(0, 1, kv(KeyAlignment, 4, le32(24))), ErrInvalid},

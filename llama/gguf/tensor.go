@@ -47,19 +47,29 @@ func (t TensorInfo) validate() error {
 	if !t.Type.Known() {
 		return fmt.Errorf("%w: tensor %q has unknown type %v", ErrInvalid, t.Name, t.Type)
 	}
-	if len(t.Shape) == 0 || len(t.Shape) > MaxDims {
-		return fmt.Errorf("%w: tensor %q has %d dimensions, want 1 to %d", ErrInvalid, t.Name, len(t.Shape), MaxDims)
-	}
-	n := int64(1)
-	for _, d := range t.Shape {
-		if d <= 0 || d > maxElements/n {
-			return fmt.Errorf("%w: tensor %q has shape %v", ErrInvalid, t.Name, t.Shape)
-		}
-		n *= d
+	if err := checkShape(t.Name, t.Shape); err != nil {
+		return err
 	}
 	if bs := t.Type.BlockSize(); t.Shape[0]%bs != 0 {
 		return fmt.Errorf("%w: tensor %q row length %d is not a multiple of the %v block size %d",
 			ErrInvalid, t.Name, t.Shape[0], t.Type, bs)
+	}
+	return nil
+}
+
+// checkShape checks that a tensor has 1 to MaxDims dimensions, each
+// positive (gguf.cpp divides by them) and together small enough that byte
+// sizes cannot overflow.
+func checkShape(name string, shape []int64) error {
+	if len(shape) == 0 || len(shape) > MaxDims {
+		return fmt.Errorf("%w: tensor %q has %d dimensions, want 1 to %d", ErrInvalid, name, len(shape), MaxDims)
+	}
+	n := int64(1)
+	for _, d := range shape {
+		if d <= 0 || d > maxElements/n {
+			return fmt.Errorf("%w: tensor %q has shape %v", ErrInvalid, name, shape)
+		}
+		n *= d
 	}
 	return nil
 }

@@ -17,9 +17,10 @@ type LlamaParams struct {
 // general.architecture "llama", every required llama.* key with the type
 // llama.cpp reads it as, a consistent RoPE dimension, a tokenizer with
 // unique tokens (llama.cpp aborts the process on duplicates) and matching
-// score and type arrays, and every required tensor with the expected
-// shape. Missing keys or tensors give errors wrapping ErrNotFound; values
-// of the wrong type ErrType; inconsistent values ErrInvalid.
+// score and type arrays (the vocabulary rules of Check), and every
+// required tensor with the expected shape. Missing keys or tensors give
+// errors wrapping ErrNotFound; values of the wrong type ErrType;
+// inconsistent values ErrInvalid.
 func ValidateLlama(f *File) (LlamaParams, error) {
 	var p LlamaParams
 	md := f.Metadata
@@ -87,32 +88,19 @@ func ValidateLlama(f *File) (LlamaParams, error) {
 	if _, err := md.String("tokenizer.ggml.model"); err != nil {
 		return p, err
 	}
-	tokens, err := md.Strings("tokenizer.ggml.tokens")
+	tokens, err := md.Strings(keyTokens)
 	if err != nil {
 		return p, err
 	}
 	p.Vocab = len(tokens)
-	seen := make(map[string]bool, len(tokens))
+	set := make(tokenSet, len(tokens))
 	for i, t := range tokens {
-		if seen[t] {
-			return p, fmt.Errorf("%w: token %d %q is a duplicate", ErrInvalid, i, t)
-		}
-		seen[t] = true
-	}
-	for _, k := range []string{"tokenizer.ggml.scores", "tokenizer.ggml.token_type"} {
-		if _, ok := md.Get(k); !ok {
-			continue
-		}
-		n, err := md.ArrayLen(k)
-		if err != nil {
+		if err := set.add(i, t); err != nil {
 			return p, err
 		}
-		v, _ := md.Get(k)
-		_, isF := v.([]float32)
-		_, isI := v.([]int32)
-		if n != len(tokens) || (k == "tokenizer.ggml.scores" && !isF) || (k == "tokenizer.ggml.token_type" && !isI) {
-			return p, fmt.Errorf("%w: %s is %T of %d, want %d", ErrInvalid, k, v, n, len(tokens))
-		}
+	}
+	if err := checkVocab(md.shape); err != nil {
+		return p, err
 	}
 	if err := u32("llama.vocab_size", new(int), false); err != nil {
 		return p, err

@@ -149,6 +149,9 @@ func encodeHeader(md Metadata, tensors []TensorInfo) ([]TensorInfo, []byte, erro
 	e.u64(uint64(len(tensors)))
 	e.u64(uint64(len(md)))
 	for _, kv := range md {
+		if kv.Key == "" {
+			return nil, nil, fmt.Errorf("%w: empty key", ErrInvalid)
+		}
 		if seen[kv.Key] {
 			return nil, nil, fmt.Errorf("%w: duplicate key %q", ErrInvalid, kv.Key)
 		}
