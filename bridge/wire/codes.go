@@ -22,6 +22,32 @@ const (
 	CmdSearch = "search"
 	// CmdStatus reports the server's status.
 	CmdStatus = "status"
+	// CmdDefineMethod installs Source as the method Slot of Target, audited
+	// by the guardian like a method a persona wrote (MethodInstalled).
+	CmdDefineMethod = "define_method"
+	// CmdMethodHistory lists the versions of Target's method Slot
+	// (MethodHistory).
+	CmdMethodHistory = "method_history"
+	// CmdRevertMethod installs Version of Target's method Slot again, as a
+	// new version, audited again (MethodInstalled).
+	CmdRevertMethod = "revert_method"
+	// CmdClone copies Target into a new object, named Root if given
+	// (Cloned).
+	CmdClone = "clone"
+	// CmdRemoveSlot removes Slot from Target.
+	CmdRemoveSlot = "remove_slot"
+	// CmdExport writes the objects Targets name (all when empty) as JSON
+	// lines (Exported).
+	CmdExport = "export"
+	// CmdImport reads JSON lines in Text into the image (Imported).
+	CmdImport = "import"
+	// CmdBackup writes a consistent copy of the image to Path, a directory
+	// on the daemon's host that must not exist, laid out as a data
+	// directory (BackedUp).
+	CmdBackup = "backup"
+	// CmdCollectBlobs deletes the blobs no object refers to, or with
+	// DryRun lists them (Collected).
+	CmdCollectBlobs = "collect_blobs"
 )
 
 // Commands returns every command name in a fixed order.
@@ -29,6 +55,8 @@ func Commands() []string {
 	return []string{
 		CmdDispatchMessage, CmdInitiateCognitiveCycle, CmdInspect, CmdSetSlot,
 		CmdListCycles, CmdShowCycle, CmdIngest, CmdSearch, CmdStatus,
+		CmdDefineMethod, CmdMethodHistory, CmdRevertMethod, CmdClone, CmdRemoveSlot,
+		CmdExport, CmdImport, CmdBackup, CmdCollectBlobs,
 	}
 }
 

@@ -50,6 +50,18 @@ type Request struct {
 	Mode string `msg:"mode,omitempty"`
 	// Filters restrict search results, e.g. {"doc_id": "..."}.
 	Filters Map `msg:"filters,omitzero"`
+	// Source is the Starlark source of define_method.
+	Source string `msg:"source,omitempty"`
+	// Version names the method version revert_method installs again.
+	Version int64 `msg:"version,omitempty"`
+	// Root names the new root of clone (optional).
+	Root string `msg:"root,omitempty"`
+	// Targets name the objects of export (none: every object).
+	Targets []string `msg:"targets,omitempty"`
+	// Path is the directory backup writes, on the daemon's host.
+	Path string `msg:"path,omitempty"`
+	// DryRun makes collect_blobs list what it would delete.
+	DryRun bool `msg:"dry_run,omitempty"`
 }
 
 // Reply is the answer to one Request: {"status": "ok", "result": ...} or

@@ -124,8 +124,8 @@ func (z *Reply) Msgsize() (s int) {
 func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// check for omitted fields
-	zb0001Len := uint32(16)
-	var zb0001Mask uint16 /* 16 bits */
+	zb0001Len := uint32(22)
+	var zb0001Mask uint32 /* 22 bits */
 	_ = zb0001Mask
 	if z.Target.IsZero() {
 		zb0001Len--
@@ -186,6 +186,30 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 	if z.Filters.IsZero() {
 		zb0001Len--
 		zb0001Mask |= 0x8000
+	}
+	if z.Source == "" {
+		zb0001Len--
+		zb0001Mask |= 0x10000
+	}
+	if z.Version == 0 {
+		zb0001Len--
+		zb0001Mask |= 0x20000
+	}
+	if z.Root == "" {
+		zb0001Len--
+		zb0001Mask |= 0x40000
+	}
+	if z.Targets == nil {
+		zb0001Len--
+		zb0001Mask |= 0x80000
+	}
+	if z.Path == "" {
+		zb0001Len--
+		zb0001Mask |= 0x100000
+	}
+	if z.DryRun == false {
+		zb0001Len--
+		zb0001Mask |= 0x200000
 	}
 	// variable map header, size zb0001Len
 	o = msgp.AppendMapHeader(o, zb0001Len)
@@ -297,6 +321,42 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Filters")
 				return
 			}
+		}
+		if (zb0001Mask & 0x10000) == 0 { // if not omitted
+			// string "source"
+			o = append(o, 0xa6, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65)
+			o = msgp.AppendString(o, z.Source)
+		}
+		if (zb0001Mask & 0x20000) == 0 { // if not omitted
+			// string "version"
+			o = append(o, 0xa7, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
+			o = msgp.AppendInt64(o, z.Version)
+		}
+		if (zb0001Mask & 0x40000) == 0 { // if not omitted
+			// string "root"
+			o = append(o, 0xa4, 0x72, 0x6f, 0x6f, 0x74)
+			o = msgp.AppendString(o, z.Root)
+		}
+		if (zb0001Mask & 0x80000) == 0 { // if not omitted
+			// string "targets"
+			o = append(o, 0xa7, 0x74, 0x61, 0x72, 0x67, 0x65, 0x74, 0x73)
+			o = msgp.AppendArrayHeader(o, uint32(len(z.Targets)))
+			if uint32(len(z.Targets)) > z2c18a699limitArrays {
+				return nil, msgp.ErrLimitExceeded
+			}
+			for za0001 := range z.Targets {
+				o = msgp.AppendString(o, z.Targets[za0001])
+			}
+		}
+		if (zb0001Mask & 0x100000) == 0 { // if not omitted
+			// string "path"
+			o = append(o, 0xa4, 0x70, 0x61, 0x74, 0x68)
+			o = msgp.AppendString(o, z.Path)
+		}
+		if (zb0001Mask & 0x200000) == 0 { // if not omitted
+			// string "dry_run"
+			o = append(o, 0xa7, 0x64, 0x72, 0x79, 0x5f, 0x72, 0x75, 0x6e)
+			o = msgp.AppendBool(o, z.DryRun)
 		}
 	}
 	return
@@ -420,6 +480,59 @@ func (z *Request) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Filters")
 				return
 			}
+		case "source":
+			z.Source, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Source")
+				return
+			}
+		case "version":
+			z.Version, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Version")
+				return
+			}
+		case "root":
+			z.Root, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Root")
+				return
+			}
+		case "targets":
+			var zb0002 uint32
+			zb0002, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Targets")
+				return
+			}
+			if zb0002 > z2c18a699limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Targets) >= int(zb0002) {
+				z.Targets = (z.Targets)[:zb0002]
+			} else {
+				z.Targets = make([]string, zb0002)
+			}
+			for za0001 := range z.Targets {
+				z.Targets[za0001], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Targets", za0001)
+					return
+				}
+			}
+		case "path":
+			z.Path, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Path")
+				return
+			}
+		case "dry_run":
+			z.DryRun, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "DryRun")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -434,6 +547,10 @@ func (z *Request) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *Request) Msgsize() (s int) {
-	s = 3 + 8 + msgp.StringPrefixSize + len(z.Command) + 11 + z.Target.Msgsize() + 13 + msgp.StringPrefixSize + len(z.MessageName) + 5 + z.Args.Msgsize() + 7 + z.Kwargs.Msgsize() + 14 + z.MissionBrief.Msgsize() + 5 + msgp.StringPrefixSize + len(z.Slot) + 6 + z.Value.Msgsize() + 6 + msgp.Int64Size + 9 + msgp.StringPrefixSize + len(z.CycleID) + 7 + msgp.StringPrefixSize + len(z.DocID) + 5 + msgp.StringPrefixSize + len(z.Text) + 9 + z.Metadata.Msgsize() + 6 + msgp.StringPrefixSize + len(z.Query) + 5 + msgp.StringPrefixSize + len(z.Mode) + 8 + z.Filters.Msgsize()
+	s = 3 + 8 + msgp.StringPrefixSize + len(z.Command) + 11 + z.Target.Msgsize() + 13 + msgp.StringPrefixSize + len(z.MessageName) + 5 + z.Args.Msgsize() + 7 + z.Kwargs.Msgsize() + 14 + z.MissionBrief.Msgsize() + 5 + msgp.StringPrefixSize + len(z.Slot) + 6 + z.Value.Msgsize() + 6 + msgp.Int64Size + 9 + msgp.StringPrefixSize + len(z.CycleID) + 7 + msgp.StringPrefixSize + len(z.DocID) + 5 + msgp.StringPrefixSize + len(z.Text) + 9 + z.Metadata.Msgsize() + 6 + msgp.StringPrefixSize + len(z.Query) + 5 + msgp.StringPrefixSize + len(z.Mode) + 8 + z.Filters.Msgsize() + 7 + msgp.StringPrefixSize + len(z.Source) + 8 + msgp.Int64Size + 5 + msgp.StringPrefixSize + len(z.Root) + 8 + msgp.ArrayHeaderSize
+	for za0001 := range z.Targets {
+		s += msgp.StringPrefixSize + len(z.Targets[za0001])
+	}
+	s += 5 + msgp.StringPrefixSize + len(z.Path) + 8 + msgp.BoolSize
 	return
 }

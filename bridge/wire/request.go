@@ -13,6 +13,7 @@ var requestKeys = map[string]bool{
 	"kwargs": true, "mission_brief": true, "slot": true, "value": true,
 	"limit": true, "cycle_id": true, "doc_id": true, "text": true,
 	"metadata": true, "query": true, "mode": true, "filters": true,
+	"source": true, "version": true, "root": true, "targets": true, "path": true, "dry_run": true,
 }
 
 // DecodeRequest decodes a payload that must hold exactly one msgpack map
@@ -124,7 +125,19 @@ func (r *Request) Validate() error {
 		errs = append(errs, need("text", r.Text != ""))
 	case CmdSearch:
 		errs = append(errs, need("query", r.Query != ""))
-	case CmdListCycles, CmdStatus:
+	case CmdDefineMethod:
+		errs = append(errs, need("target_oid", !r.Target.IsZero()), need("slot", r.Slot != ""), need("source", r.Source != ""))
+	case CmdMethodHistory, CmdRemoveSlot:
+		errs = append(errs, need("target_oid", !r.Target.IsZero()), need("slot", r.Slot != ""))
+	case CmdRevertMethod:
+		errs = append(errs, need("target_oid", !r.Target.IsZero()), need("slot", r.Slot != ""), need("version", r.Version > 0))
+	case CmdClone:
+		errs = append(errs, need("target_oid", !r.Target.IsZero()))
+	case CmdImport:
+		errs = append(errs, need("text", r.Text != ""))
+	case CmdBackup:
+		errs = append(errs, need("path", r.Path != ""))
+	case CmdListCycles, CmdStatus, CmdExport, CmdCollectBlobs:
 	case "":
 		return &FieldError{Field: "command", Err: ErrMissingField}
 	default:

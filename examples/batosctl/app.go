@@ -42,6 +42,16 @@ commands:
                                  search the catalog
   status                         the daemon's status
   set TARGET SLOT JSON-VALUE     set a slot
+  define TARGET SELECTOR FILE|-  install a method written by hand (audited)
+  history TARGET SELECTOR [--source]
+                                 a method's versions
+  revert TARGET SELECTOR VERSION reinstall an earlier version (audited again)
+  clone TARGET [--name ROOT]     copy an object (optionally as a new root)
+  remove TARGET SLOT             remove a slot
+  export [TARGET...]             objects as JSON lines (all when none named)
+  import FILE|-                  read exported objects into the image
+  backup DIR                     a consistent copy of the image, taken live
+  gc [--dry-run]                 delete blobs no object refers to
   help [COMMAND]                 this text, or a command's flags
 
 TARGET is an object name or, all digits, an OID.
@@ -111,6 +121,15 @@ func commands() []command {
 		{"search", "QUERY", "search the catalog", searchCommand},
 		{"status", "", "show the daemon's status", statusCommand},
 		{"set", "TARGET SLOT JSON-VALUE", "set a slot to a JSON value", setCommand},
+		{"define", "TARGET SELECTOR FILE|-", "install a method written by hand, audited like ALFRED's", defineMethodCommand},
+		{"history", "TARGET SELECTOR", "list a method's versions (* marks the current one)", historyCommand},
+		{"revert", "TARGET SELECTOR VERSION", "reinstall an earlier version of a method, audited again", revertCommand},
+		{"clone", "TARGET", "copy an object into a new one", cloneCommand},
+		{"remove", "TARGET SLOT", "remove a slot", removeSlotCommand},
+		{"export", "[TARGET...]", "print objects as JSON lines", exportCommand},
+		{"import", "FILE|-", "read exported objects into the image", importCommand},
+		{"backup", "DIR", "write a consistent copy of the image to DIR (on the daemon's host)", backupCommand},
+		{"gc", "", "delete blobs no object refers to (--dry-run lists them)", gcCommand},
 	}
 }
 

@@ -90,6 +90,24 @@ func (h *handler) Handle(ctx context.Context, req *wire.Request) *wire.Reply {
 		result, err = h.search(ctx, req)
 	case wire.CmdStatus:
 		result, err = h.status(ctx)
+	case wire.CmdDefineMethod:
+		result, err = h.defineMethod(ctx, req)
+	case wire.CmdMethodHistory:
+		result, err = h.methodHistory(ctx, req)
+	case wire.CmdRevertMethod:
+		result, err = h.revertMethod(ctx, req)
+	case wire.CmdClone:
+		result, err = h.clone(ctx, req)
+	case wire.CmdRemoveSlot:
+		result, err = h.removeSlot(ctx, req)
+	case wire.CmdExport:
+		result, err = h.export(ctx, req)
+	case wire.CmdImport:
+		result, err = h.importObjects(ctx, req)
+	case wire.CmdBackup:
+		result, err = h.backup(ctx, req)
+	case wire.CmdCollectBlobs:
+		result, err = h.collectBlobs(ctx, req)
 	default:
 		return fail(wire.CodeUnknownCommand, fmt.Errorf("unknown command %q", req.Command))
 	}
@@ -352,10 +370,9 @@ func stringMap(m wire.Map) (map[string]string, error) {
 
 func (h *handler) status(ctx context.Context) (any, error) {
 	st := h.vm.Status()
-	var objects int64
-	if err := h.store.View(ctx, func(tx *object.Tx) error {
-		return tx.Objects(func(object.OID) error { objects++; return nil })
-	}); err != nil {
+	objects := h.store.ObjectCount()
+	sp, err := h.store.Space()
+	if err != nil {
 		return nil, err
 	}
 	a := st.Adapters
@@ -378,6 +395,8 @@ func (h *handler) status(ctx context.Context) (any, error) {
 			"cycles_aborted": st.CyclesAborted,
 			"context_size":   int64(st.ContextSize),
 			"adapters":       adapterStatus(a),
+			"image_bytes":    sp.Used,
+			"free_bytes":     sp.Free,
 		},
 	}, nil
 }

@@ -46,8 +46,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return err
 	}
 
-	log.Info("[UVM] Prototypal awakening: opening the living image", "dir", filepath.Join(cfg.Data, "image"))
-	store, err := object.Open(filepath.Join(cfg.Data, "image"), object.Options{Retries: 8, Logger: log, MinFreeBytes: minFree(cfg.MinFreeMB)})
+	log.Info("[UVM] Prototypal awakening: opening the living image", "dir", filepath.Join(cfg.Data, imageDir))
+	store, err := object.Open(filepath.Join(cfg.Data, imageDir), object.Options{Retries: 8, Logger: log, MinFreeBytes: minFree(cfg.MinFreeMB)})
 	if err != nil {
 		return err
 	}
@@ -272,3 +272,6 @@ func watchDisk(ctx context.Context, log *slog.Logger, store *object.Store, warn 
 		}
 	}
 }
+
+// imageDir is the living image's directory under -data.
+const imageDir = "image"
