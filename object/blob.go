@@ -42,6 +42,9 @@ func decodeBlobMeta(id uint64, v []byte) (BlobRef, error) {
 // fails or the process dies first, its chunks are removed (now, or when the
 // store next opens).
 func (s *Store) PutBlob(ctx context.Context, r io.Reader) (BlobRef, error) {
+	if err := s.heal(); err != nil {
+		return BlobRef{}, err
+	}
 	if err := s.acquire(); err != nil {
 		return BlobRef{}, err
 	}

@@ -83,29 +83,42 @@ type Store struct {
 	closeCond *sync.Cond
 	users     int
 	closed    bool
+	failed    error // a write the storage refused, until heal reopens the database
+	healing   bool  // heal is reopening: acquire waits
 }
 
 // Open opens (creating if needed) the store in dir. Chunks of blobs whose
 // metadata never committed are removed.
 func Open(dir string, opts Options) (*Store, error) {
 	opts.ensureDefaults()
-	cache := pebble.NewCache(opts.CacheSize)
+	s := &Store{dir: dir, opts: opts, lastWrite: make(map[string]uint64), active: make(map[*Tx]uint64)}
+	s.closeCond = sync.NewCond(&s.closeMu)
+	if err := s.openDB(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDB opens the Pebble database and reads what the store keeps in
+// memory about it: the OID counter and the object count. Open calls it,
+// and heal after a storage failure.
+func (s *Store) openDB() error {
+	cache := pebble.NewCache(s.opts.CacheSize)
 	defer cache.Unref()
 	popts := &pebble.Options{
-		FS:                 opts.FS,
+		FS:                 s.opts.FS,
 		FormatMajorVersion: pebble.FormatNewest,
 		Cache:              cache,
-		Logger:             quietLogger{opts.Logger},
+		Logger:             quietLogger{s.opts.Logger},
 	}
 	popts.EnsureDefaults()
-	db, err := pebble.Open(dir, popts)
+	db, err := pebble.Open(s.dir, popts)
 	if err != nil {
-		return nil, fmt.Errorf("object: open %s: %w", dir, err)
+		return fmt.Errorf("object: open %s: %w", s.dir, err)
 	}
+	s.db, s.popts = db, popts
 	// Scratch tables of a blob import that a crash interrupted.
-	_ = opts.FS.RemoveAll(opts.FS.PathJoin(dir, ingestDir))
-	s := &Store{db: db, popts: popts, dir: dir, opts: opts, lastWrite: make(map[string]uint64), active: make(map[*Tx]uint64)}
-	s.closeCond = sync.NewCond(&s.closeMu)
+	_ = s.opts.FS.RemoveAll(s.opts.FS.PathJoin(s.dir, ingestDir))
 	next := uint64(1)
 	if v, closer, err := db.Get(keyNextOID); err == nil {
 		if len(v) == 8 {
@@ -114,20 +127,20 @@ func Open(dir string, opts Options) (*Store, error) {
 		closer.Close()
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		db.Close()
-		return nil, fmt.Errorf("object: read OID counter: %w", err)
+		return fmt.Errorf("object: read OID counter: %w", err)
 	}
-	s.nextOID.Store(next)
+	s.nextOID.Store(max(next, s.nextOID.Load()))
 	if err := s.removeOrphanChunks(); err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
 	n, err := s.countObjects()
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("object: count objects: %w", err)
+		return fmt.Errorf("object: count objects: %w", err)
 	}
 	s.count.Store(n)
-	return s, nil
+	return nil
 }
 
 // countObjects counts the object keys once, at Open; commits keep the
@@ -212,6 +225,9 @@ func (s *Store) Close() error {
 func (s *Store) acquire() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
+	for s.healing {
+		s.closeCond.Wait()
+	}
 	if s.closed {
 		return ErrClosed
 	}
@@ -293,6 +309,9 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 
 func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.heal(); err != nil {
 		return err
 	}
 	if err := s.acquire(); err != nil {
@@ -408,7 +427,7 @@ func (s *Store) commitTx(tx *Tx) error {
 	}
 	if err != nil {
 		s.mu.Unlock()
-		return fmt.Errorf("object: commit: %w", err)
+		return s.storageFailed("commit", err)
 	}
 	s.count.Add(delta)
 	s.objMu.Lock()
@@ -426,7 +445,7 @@ func (s *Store) commitTx(tx *Tx) error {
 	s.mu.Unlock()
 	if !s.opts.NoSync {
 		if err := tx.b.SyncWait(); err != nil {
-			return fmt.Errorf("object: commit sync: %w", err)
+			return s.storageFailed("commit sync", err)
 		}
 	}
 	return nil
