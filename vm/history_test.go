@@ -180,3 +180,41 @@ func TestPruneCyclesByAge(t *testing.T) {
 		t.Errorf("the recent record: %v", err)
 	}
 }
+
+// References set by hand must point at objects, and parent slots may not
+// close a delegation cycle.
+func TestSetSlotReferences(t *testing.T) {
+	e := open(t, nil, nil)
+	ctx := ctxT(t)
+	a, err := e.v.CloneObject(ctx, vm.RootGenesis, "obj_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.v.CloneObject(ctx, vm.RootGenesis, "obj_b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		target string
+		slot   string
+		value  object.Value
+		err    error
+	}{
+		{"a reference", "obj_a", "friend", object.Ref(b), nil},
+		{"a parent", "obj_b", "extra_parent*", object.Ref(a), nil},
+		{"a cycle", "obj_a", "loop_parent*", object.Ref(b), object.ErrInvalid},
+		{"self as parent", "obj_a", "me_parent*", object.Ref(a), object.ErrInvalid},
+		{"a missing object", "obj_a", "ghost", object.Ref(987654), object.ErrNotFound},
+		{"a missing object in a list", "obj_a", "ghosts", object.List{object.Ref(b), object.Ref(987654)}, object.ErrNotFound},
+		{"a parent that is not a reference", "obj_a", "bad_parent*", object.Int(3), object.ErrInvalid},
+	} {
+		err := e.v.SetSlot(ctx, tc.target, tc.slot, tc.value)
+		if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
+		}
+	}
+	if got := e.slot(t, "obj_a", "friend"); got != object.Ref(b) {
+		t.Errorf("friend = %v", got)
+	}
+}

@@ -71,7 +71,8 @@ func (v *VM) Inspect(ctx context.Context, target string) (*Inspection, error) {
 // SetSlot sets slot name of target to value in one transaction. A
 // *object.Method value is audited by the guardian first (an *AuditError
 // when it fails) and stamped with the verdict; a parent slot (name ending
-// in "*") must hold a Ref or a List of Refs.
+// in "*") must hold a Ref or a List of Refs, and may not make the object
+// delegate to itself; a reference to a missing object is ErrNotFound.
 func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Value) error {
 	if m, ok := value.(*object.Method); ok {
 		m = object.CloneValue(m).(*object.Method)
@@ -99,6 +100,9 @@ func (v *VM) SetSlot(ctx context.Context, target, name string, value object.Valu
 		}
 		oid := o.OID
 		if err := v.checkWiring(tx, oid, name, value); err != nil {
+			return err
+		}
+		if err := checkRefs(tx, oid, name, value); err != nil {
 			return err
 		}
 		if m, ok := value.(*object.Method); ok {
@@ -129,6 +133,46 @@ func (v *VM) checkWiring(tx *object.Tx, oid object.OID, name string, value objec
 		return fmt.Errorf("%w: %s.%s: no object %d", object.ErrInvalid, RootPSM, name, uint64(ref))
 	}
 	return nil
+}
+
+// checkRefs refuses a value that refers to a missing object and, in a
+// parent slot, one that would make oid delegate to itself.
+func checkRefs(tx *object.Tx, oid object.OID, name string, value object.Value) error {
+	var refs []object.OID
+	collectRefs(value, &refs)
+	for _, r := range refs {
+		if ok, err := tx.Exists(r); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: %s refers to object %d, which does not exist", object.ErrNotFound, name, r)
+		}
+		if !object.IsParentSlot(name) {
+			continue
+		}
+		cycle := false
+		if err := tx.Delegates(r, 0, func(p *object.Object) { cycle = cycle || p.OID == oid }); err != nil {
+			return err
+		}
+		if cycle {
+			return fmt.Errorf("%w: %s -> %d would make object %d delegate to itself", object.ErrInvalid, name, r, oid)
+		}
+	}
+	return nil
+}
+
+func collectRefs(v object.Value, out *[]object.OID) {
+	switch x := v.(type) {
+	case object.Ref:
+		*out = append(*out, object.OID(x))
+	case object.List:
+		for _, e := range x {
+			collectRefs(e, out)
+		}
+	case object.Map:
+		for _, e := range x {
+			collectRefs(e, out)
+		}
+	}
 }
 
 func isRefs(v object.Value) bool {
