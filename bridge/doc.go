@@ -14,9 +14,12 @@
 //
 // Concurrency: a ZeroMQ socket is not goroutine-safe, so one goroutine
 // (Serve) owns the ROUTER; handlers run on Options.Workers goroutines fed
-// by a bounded queue (a full queue is answered "busy"); replies go back to
-// the owner over a channel (with an inproc wake-up when it is blocked in
-// poll) and are routed by identity. Client is safe
+// by a bounded queue (a full queue is answered "busy"); a wait_cycle
+// request, which may be held for minutes, moves from its worker to a
+// goroutine of its own, at most Options.MaxWaits at once (beyond that it
+// is answered "busy"), so waiting clients never starve the others;
+// replies go back to the owner over a channel (with an inproc wake-up
+// when it is blocked in poll) and are routed by identity. Client is safe
 // for concurrent use. Every type has a Close that releases its sockets and
 // its ZeroMQ context.
 //

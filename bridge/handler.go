@@ -9,10 +9,11 @@ import (
 // Handler answers requests. The server calls Handle on one of its worker
 // goroutines with a request that has already been decoded and validated
 // (wire.Request.Validate); Handle must be safe for concurrent use by
-// Options.Workers goroutines, should return promptly once ctx is done
-// (Close waits for it), and should return a non-nil reply (a nil reply is
-// answered with code internal, a panic is recovered and answered the same
-// way).
+// Options.Workers goroutines and up to Options.MaxWaits more (wait_cycle
+// requests run on goroutines of their own), should return promptly once
+// ctx is done (Close waits for it), and should return a non-nil reply (a
+// nil reply is answered with code internal, a panic is recovered and
+// answered the same way).
 type Handler interface {
 	Handle(ctx context.Context, req *wire.Request) *wire.Reply
 }

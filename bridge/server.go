@@ -33,6 +33,12 @@ type Options struct {
 	Endpoint string
 	// Workers is the number of goroutines running the handler; default 4.
 	Workers int
+	// MaxWaits bounds the wait_cycle requests (wire.CmdWaitCycle) held at
+	// once. A wait can last minutes, so it is not run on one of the
+	// Workers: each runs on a goroutine of its own, and a held wait never
+	// keeps another request waiting. A wait beyond the bound is answered
+	// with code busy. Default 64.
+	MaxWaits int
 	// QueueSize bounds the requests waiting for a worker; a request that
 	// finds the queue full is answered with code busy. Default 64.
 	QueueSize int
@@ -77,6 +83,9 @@ func (o *Options) withDefaults() Options {
 	if d.QueueSize <= 0 {
 		d.QueueSize = 64
 	}
+	if d.MaxWaits <= 0 {
+		d.MaxWaits = 64
+	}
 	if d.MaxMessageSize <= 0 {
 		d.MaxMessageSize = 1 << 20
 	}
@@ -98,8 +107,11 @@ type job struct {
 // socket, the wake-up socket and the ZAP socket; workers receive jobs over
 // a channel and hand replies back over another, waking the owner through
 // their own inproc PUSH sockets when it is blocked in poll, and the owner
-// routes the replies by identity. Endpoint and Close are
-// safe to call from any goroutine.
+// routes the replies by identity. A worker hands a wait_cycle request to
+// a goroutine of its own (at most Options.MaxWaits at once), which hands
+// its reply back the same way and wakes the owner through the waker
+// goroutine's PUSH socket. Endpoint and Close are safe to call from any
+// goroutine.
 type Server struct {
 	opts     Options
 	h        Handler
@@ -112,10 +124,13 @@ type Server struct {
 	endpoint string
 
 	jobs     chan job
-	inflight atomic.Int64  // jobs queued or running
-	replies  chan [][]byte // finished replies: envelope frames + payload
-	pending  atomic.Int64  // replies sent on replies and not yet routed
-	sleeping atomic.Bool   // the owner is (about to be) blocked in poll
+	inflight atomic.Int64   // jobs queued or running on a worker
+	waitSem  chan struct{}  // one token per wait_cycle held
+	waits    sync.WaitGroup // the goroutines of held waits
+	kick     chan struct{}  // wakes the waker: a wait's reply is ready
+	replies  chan [][]byte  // finished replies: envelope frames + payload
+	pending  atomic.Int64   // replies sent on replies and not yet routed
+	sleeping atomic.Bool    // the owner is (about to be) blocked in poll
 	served   atomic.Bool
 	done     chan struct{} // closed by Close
 	stopped  chan struct{} // closed when Serve returns
@@ -131,8 +146,9 @@ var serverSeq atomic.Uint64
 func NewServer(h Handler, opts Options) (*Server, error) {
 	o := opts.withDefaults()
 	s := &Server{opts: o, h: h, jobs: make(chan job, o.QueueSize),
-		replies: make(chan [][]byte, o.QueueSize+o.Workers),
-		done:    make(chan struct{}), stopped: make(chan struct{})}
+		replies: make(chan [][]byte, o.QueueSize+o.Workers+o.MaxWaits),
+		waitSem: make(chan struct{}, o.MaxWaits), kick: make(chan struct{}, 1),
+		done: make(chan struct{}), stopped: make(chan struct{})}
 	var err error
 	if s.zctx, err = zmq.NewContext(); err != nil {
 		return nil, fmt.Errorf("bridge: new context: %w", err)
@@ -237,8 +253,16 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.work(hctx)
 		}()
 	}
+	wakerDone := make(chan struct{})
+	go func() {
+		defer close(wakerDone)
+		s.waker()
+	}()
 	go func() {
 		wg.Wait()
+		s.waits.Wait() // workers start waits: none starts after wg.Wait
+		close(s.kick)
+		<-wakerDone
 		close(workersDone)
 	}()
 
@@ -431,15 +455,18 @@ func (s *Server) work(ctx context.Context) {
 	}
 	defer push.Close()
 	for j := range s.jobs {
-		rep := s.handle(ctx, j.payload)
-		b, err := rep.Encode(make([]byte, 0, 64+rep.Msgsize()))
-		if err != nil {
-			b, _ = wire.Errorf(wire.CodeInternal, "bridge: encoding reply: %v", err).Encode(nil)
+		req, rep := s.decode(ctx, j.payload)
+		if rep == nil && req.Command == wire.CmdWaitCycle {
+			if s.startWait(ctx, j, req) {
+				s.inflight.Add(-1)
+				continue
+			}
+			rep = wire.Errorf(wire.CodeBusy, "bridge: server busy, %d waits held (the most it holds at once)", s.opts.MaxWaits)
 		}
-		// The channel has room for every reply that can be outstanding,
-		// and the owner drains it on every turn of its loop.
-		s.replies <- append(j.env[:len(j.env):len(j.env)], b)
-		s.pending.Add(1)
+		if rep == nil {
+			rep = s.run(ctx, req)
+		}
+		s.deliver(j.env, rep)
 		s.inflight.Add(-1)
 		if s.sleeping.Load() {
 			// Best effort: a full pipe means a wake-up is already queued.
@@ -448,11 +475,72 @@ func (s *Server) work(ctx context.Context) {
 	}
 }
 
-// handle decodes, validates and runs one request, turning every failure
-// into an error reply.
-func (s *Server) handle(ctx context.Context, payload []byte) (rep *wire.Reply) {
+// deliver encodes rep and hands it to the owner, with env in front.
+func (s *Server) deliver(env [][]byte, rep *wire.Reply) {
+	b, err := rep.Encode(make([]byte, 0, 64+rep.Msgsize()))
+	if err != nil {
+		b, _ = wire.Errorf(wire.CodeInternal, "bridge: encoding reply: %v", err).Encode(nil)
+	}
+	// The channel has room for every reply that can be outstanding (one
+	// per queued job, worker and held wait), and the owner drains it on
+	// every turn of its loop.
+	s.replies <- append(env[:len(env):len(env)], b)
+	s.pending.Add(1)
+}
+
+// startWait runs a wait_cycle request on a goroutine of its own if fewer
+// than Options.MaxWaits are held, and reports whether it did.
+func (s *Server) startWait(ctx context.Context, j job, req *wire.Request) bool {
+	select {
+	case s.waitSem <- struct{}{}:
+	default:
+		return false
+	}
+	s.waits.Add(1)
+	go func() {
+		defer s.waits.Done()
+		defer func() { <-s.waitSem }()
+		s.deliver(j.env, s.run(ctx, req))
+		if s.sleeping.Load() {
+			select {
+			case s.kick <- struct{}{}:
+			default: // a wake-up is already on its way
+			}
+		}
+	}()
+	return true
+}
+
+// waker wakes a sleeping owner for the waits' replies, through a PUSH
+// socket of its own (a socket belongs to one goroutine), until kick is
+// closed.
+func (s *Server) waker() {
+	push, err := s.zctx.NewSocket(zmq.PUSH)
+	if err == nil {
+		push.SetLinger(0)
+		err = push.Connect(s.wakeEP)
+	}
+	if err != nil {
+		// The owner still sees the replies within its poll timeout.
+		s.opts.Logger.Error("bridge: waker socket", "err", err)
+		if push != nil {
+			push.Close()
+		}
+		for range s.kick {
+		}
+		return
+	}
+	defer push.Close()
+	for range s.kick {
+		push.SendBytes(nil, zmq.DONTWAIT)
+	}
+}
+
+// decode decodes and validates one request; when it cannot be run it
+// returns the error reply instead.
+func (s *Server) decode(ctx context.Context, payload []byte) (*wire.Request, *wire.Reply) {
 	if ctx.Err() != nil {
-		return wire.Errorf(wire.CodeUnavailable, "bridge: server shutting down")
+		return nil, wire.Errorf(wire.CodeUnavailable, "bridge: server shutting down")
 	}
 	decode := wire.DecodeRequest
 	if s.opts.Strict {
@@ -460,8 +548,14 @@ func (s *Server) handle(ctx context.Context, payload []byte) (rep *wire.Reply) {
 	}
 	req, err := decode(payload)
 	if err != nil {
-		return wire.Errorf(wire.CodeOf(err), "%v", err)
+		return nil, wire.Errorf(wire.CodeOf(err), "%v", err)
 	}
+	return req, nil
+}
+
+// run runs the handler on a decoded request, turning a panic or a nil
+// reply into an error reply.
+func (s *Server) run(ctx context.Context, req *wire.Request) (rep *wire.Reply) {
 	if s.opts.HandlerTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.opts.HandlerTimeout)

@@ -350,3 +350,86 @@ func TestStrict(t *testing.T) {
 		}
 	}
 }
+
+func TestWaits(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 8)
+	h := bridge.HandlerFunc(func(ctx context.Context, req *wire.Request) *wire.Reply {
+		if req.Command != wire.CmdWaitCycle {
+			return echo(ctx, req)
+		}
+		entered <- struct{}{}
+		select {
+		case <-release:
+			return wire.OK(req.CycleID)
+		case <-ctx.Done():
+			return wire.Errorf(wire.CodeUnavailable, "shutting down")
+		}
+	})
+	// One worker: a wait held on it would starve every other request.
+	s := serve(t, h, bridge.Options{Workers: 1, MaxWaits: 2})
+	c := dial(t, s.Endpoint(), bridge.ClientOptions{})
+	waits := make(chan *wire.Reply, 2)
+	for _, id := range []string{"1", "2"} {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			rep, err := c.Call(ctx, &wire.Request{Command: wire.CmdWaitCycle, CycleID: id})
+			if err != nil {
+				rep = wire.Errorf("transport", "%v", err)
+			}
+			waits <- rep
+		}()
+	}
+	for range 2 {
+		select {
+		case <-entered:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the waits did not reach the handler")
+		}
+	}
+	// Both held: a third is refused, everything else is answered.
+	wantCode(t, call(t, c, &wire.Request{Command: wire.CmdWaitCycle, CycleID: "3"}), wire.CodeBusy)
+	for i := range 10 {
+		wantCode(t, call(t, c, msg(fmt.Sprint("m", i))), "")
+	}
+	close(release)
+	got := map[any]bool{}
+	for range 2 {
+		rep := <-waits
+		wantCode(t, rep, "")
+		got[rep.Result.V] = true
+	}
+	if !got["1"] || !got["2"] {
+		t.Fatalf("waits answered %v", got)
+	}
+	// The slots are free again.
+	wantCode(t, call(t, c, &wire.Request{Command: wire.CmdWaitCycle, CycleID: "4"}), "")
+}
+
+func TestWaitAtShutdown(t *testing.T) {
+	entered := make(chan struct{})
+	h := bridge.HandlerFunc(func(ctx context.Context, req *wire.Request) *wire.Reply {
+		close(entered)
+		<-ctx.Done()
+		return wire.Errorf(wire.CodeUnavailable, "shutting down")
+	})
+	s, err := bridge.NewServer(h, bridge.Options{Endpoint: "tcp://127.0.0.1:*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(context.Background()) }()
+	d := newRaw(t, zmq.DEALER, s.Endpoint())
+	b, _ := (&wire.Request{Command: wire.CmdWaitCycle, CycleID: "1"}).Encode(nil)
+	d.send(t, []byte{}, b)
+	<-entered
+	// Close cancels the held wait, routes its answer and returns.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	wantCode(t, d.recvReply(t, 2), wire.CodeUnavailable)
+}

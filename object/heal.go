@@ -7,14 +7,6 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// ErrStorage is returned by a write the storage failed (an I/O error or a
-// full disk reported by the write-ahead log), and by writes after it
-// while the fault lasts. Whether the failed write itself survives is
-// unknown until the store reopens; no write is ever half applied. Reads
-// keep being answered; the first write after the fault clears reopens the
-// database (see heal), without a restart.
-var ErrStorage = errors.New("object: storage failed")
-
 // storageFailed records a write the storage refused. Pebble keeps such an
 // error and fails every later write with it, so the store must reopen the
 // database before it can write again.

@@ -1,15 +1,8 @@
 package object
 
 import (
-	"errors"
 	"fmt"
 )
-
-// ErrDiskFull is returned by a commit (and a blob write) refused because
-// the store's file system has less free space than Options.MinFreeBytes.
-// Nothing was written; reads keep working, and writes resume without a
-// restart once space is freed.
-var ErrDiskFull = errors.New("object: not enough free disk space")
 
 // defaultMinFree is the space a store keeps free by default: Pebble
 // treats a failed write-ahead log write as fatal, so the store refuses

@@ -1,5 +1,7 @@
 package wire
 
+import "time"
+
 // Commands a Request may carry (the "command" key).
 const (
 	// CmdDispatchMessage sends MessageName with Args and Kwargs to Target
@@ -16,6 +18,12 @@ const (
 	CmdListCycles = "list_cycles"
 	// CmdShowCycle shows the cycle named CycleID.
 	CmdShowCycle = "show_cycle"
+	// CmdWaitCycle waits until the cycle named CycleID ends and shows it
+	// (CycleInfo, as show_cycle), for at most TimeoutMS milliseconds
+	// (see DefaultWaitTimeout and MaxWaitTimeout); a wait that passes its
+	// deadline is answered CodeDeadlineExceeded. A server bounds the waits
+	// it holds at once and answers CodeBusy beyond the bound.
+	CmdWaitCycle = "wait_cycle"
 	// CmdIngest adds document Text (with DocID and Metadata) to the catalog.
 	CmdIngest = "ingest"
 	// CmdSearch searches the catalog for Query (Limit, Mode, Filters).
@@ -55,7 +63,7 @@ func Commands() []string {
 	return []string{
 		CmdDispatchMessage, CmdInitiateCognitiveCycle, CmdInspect, CmdSetSlot,
 		CmdListCycles, CmdShowCycle, CmdIngest, CmdSearch, CmdStatus,
-		CmdDefineMethod, CmdMethodHistory, CmdRevertMethod, CmdClone, CmdRemoveSlot,
+		CmdWaitCycle, CmdDefineMethod, CmdMethodHistory, CmdRevertMethod, CmdClone, CmdRemoveSlot,
 		CmdExport, CmdImport, CmdBackup, CmdCollectBlobs,
 	}
 }
@@ -77,7 +85,8 @@ const (
 	CodeUnknownCommand = "unknown_command"
 	// CodeNotFound: the target object, cycle or document does not exist.
 	CodeNotFound = "not_found"
-	// CodeBusy: the server's queue is full; retry later.
+	// CodeBusy: the server's queue (or, for wait_cycle, its bound on the
+	// waits it holds) is full, or a transaction conflicted; retry later.
 	CodeBusy = "busy"
 	// CodeInternal: the handler failed (or panicked).
 	CodeInternal = "internal"
@@ -89,4 +98,16 @@ const (
 	CodeTooLarge = "too_large"
 	// CodeUnavailable: the server is shutting down.
 	CodeUnavailable = "unavailable"
+	// CodeDeadlineExceeded: wait_cycle's deadline passed before the cycle
+	// ended; the cycle goes on, and the client may wait again.
+	CodeDeadlineExceeded = "deadline_exceeded"
+)
+
+// Deadlines of wait_cycle.
+const (
+	// DefaultWaitTimeout is the deadline of a wait_cycle without
+	// TimeoutMS.
+	DefaultWaitTimeout = time.Minute
+	// MaxWaitTimeout bounds TimeoutMS: a longer deadline is cut to it.
+	MaxWaitTimeout = 10 * time.Minute
 )

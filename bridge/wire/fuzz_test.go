@@ -20,7 +20,8 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		wire.DecodeReply(b)
-		for _, r := range []msgp.Unmarshaler{&wire.ObjectInfo{}, &wire.CycleList{}, &wire.SearchResult{}, &wire.StatusInfo{}} {
+		for _, r := range []msgp.Unmarshaler{&wire.ObjectInfo{}, &wire.CycleInfo{}, &wire.CycleList{},
+			&wire.SearchResult{}, &wire.StatusInfo{}, &wire.MissionStarted{}} {
 			r.UnmarshalMsg(b)
 		}
 		req, err := wire.DecodeRequest(b)

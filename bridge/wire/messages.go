@@ -36,7 +36,7 @@ type Request struct {
 	// Limit bounds the number of results of list_cycles and search;
 	// zero means the server's default.
 	Limit int64 `msg:"limit,omitempty"`
-	// CycleID names the cycle shown by show_cycle.
+	// CycleID names the cycle of show_cycle and wait_cycle.
 	CycleID string `msg:"cycle_id,omitempty"`
 	// DocID names the document of ingest (optional: the server may assign one).
 	DocID string `msg:"doc_id,omitempty"`
@@ -62,6 +62,9 @@ type Request struct {
 	Path string `msg:"path,omitempty"`
 	// DryRun makes collect_blobs list what it would delete.
 	DryRun bool `msg:"dry_run,omitempty"`
+	// TimeoutMS is wait_cycle's deadline in milliseconds; zero means
+	// DefaultWaitTimeout, and more than MaxWaitTimeout is cut to it.
+	TimeoutMS int64 `msg:"timeout_ms,omitempty"`
 }
 
 // Reply is the answer to one Request: {"status": "ok", "result": ...} or

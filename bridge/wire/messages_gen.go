@@ -124,8 +124,8 @@ func (z *Reply) Msgsize() (s int) {
 func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// check for omitted fields
-	zb0001Len := uint32(22)
-	var zb0001Mask uint32 /* 22 bits */
+	zb0001Len := uint32(23)
+	var zb0001Mask uint32 /* 23 bits */
 	_ = zb0001Mask
 	if z.Target.IsZero() {
 		zb0001Len--
@@ -210,6 +210,10 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 	if z.DryRun == false {
 		zb0001Len--
 		zb0001Mask |= 0x200000
+	}
+	if z.TimeoutMS == 0 {
+		zb0001Len--
+		zb0001Mask |= 0x400000
 	}
 	// variable map header, size zb0001Len
 	o = msgp.AppendMapHeader(o, zb0001Len)
@@ -357,6 +361,11 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 			// string "dry_run"
 			o = append(o, 0xa7, 0x64, 0x72, 0x79, 0x5f, 0x72, 0x75, 0x6e)
 			o = msgp.AppendBool(o, z.DryRun)
+		}
+		if (zb0001Mask & 0x400000) == 0 { // if not omitted
+			// string "timeout_ms"
+			o = append(o, 0xaa, 0x74, 0x69, 0x6d, 0x65, 0x6f, 0x75, 0x74, 0x5f, 0x6d, 0x73)
+			o = msgp.AppendInt64(o, z.TimeoutMS)
 		}
 	}
 	return
@@ -533,6 +542,12 @@ func (z *Request) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "DryRun")
 				return
 			}
+		case "timeout_ms":
+			z.TimeoutMS, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "TimeoutMS")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -551,6 +566,6 @@ func (z *Request) Msgsize() (s int) {
 	for za0001 := range z.Targets {
 		s += msgp.StringPrefixSize + len(z.Targets[za0001])
 	}
-	s += 5 + msgp.StringPrefixSize + len(z.Path) + 8 + msgp.BoolSize
+	s += 5 + msgp.StringPrefixSize + len(z.Path) + 8 + msgp.BoolSize + 11 + msgp.Int64Size
 	return
 }

@@ -92,3 +92,44 @@ func (r *Ref) UnmarshalMsg(b []byte) ([]byte, error) {
 func (r Ref) Msgsize() int {
 	return max(msgp.Uint64Size, msgp.StringPrefixSize+len(r.Name))
 }
+
+// RefValue returns a reference to the object oid as it travels in a slot
+// value, a message argument or an inspect result: the map {"oid": oid}.
+// A server reads a map of exactly that shape (the one key "oid") in
+// set_slot's value and dispatch_message's arguments back as a reference,
+// so a client can set a parent* slot; see AsRefValue.
+func RefValue(oid uint64) Map { return Map{"oid": oid} }
+
+// AsRefValue reports whether v is a reference in RefValue's form and
+// returns its OID. A map whose only key is "oid" is always read as a
+// reference: ok is true, and err is non-nil (ErrInvalidField) when the
+// value is not a non-negative integer. Anything else is not a reference
+// (ok false).
+func AsRefValue(v any) (oid uint64, ok bool, err error) {
+	var m map[string]any
+	switch x := v.(type) {
+	case map[string]any:
+		m = x
+	case Map:
+		m = x
+	default:
+		return 0, false, nil
+	}
+	n, has := m["oid"]
+	if !has || len(m) != 1 {
+		return 0, false, nil
+	}
+	switch n := n.(type) {
+	case int64:
+		if n >= 0 {
+			return uint64(n), true, nil
+		}
+	case uint64:
+		return n, true, nil
+	case int:
+		if n >= 0 {
+			return uint64(n), true, nil
+		}
+	}
+	return 0, true, fmt.Errorf("%w: a reference {\"oid\": N} needs a non-negative integer N, got %v", ErrInvalidField, n)
+}

@@ -14,6 +14,7 @@ var requestKeys = map[string]bool{
 	"limit": true, "cycle_id": true, "doc_id": true, "text": true,
 	"metadata": true, "query": true, "mode": true, "filters": true,
 	"source": true, "version": true, "root": true, "targets": true, "path": true, "dry_run": true,
+	"timeout_ms": true,
 }
 
 // DecodeRequest decodes a payload that must hold exactly one msgpack map
@@ -92,13 +93,13 @@ func checkKeys(b []byte) error {
 //	initiate_cognitive_cycle  target_oid (mission_brief may be absent: empty)
 //	inspect                   target_oid
 //	set_slot                  target_oid, slot (value may be nil)
-//	show_cycle                cycle_id
+//	show_cycle, wait_cycle    cycle_id (wait_cycle: timeout_ms may be absent)
 //	ingest                    text
 //	search                    query
 //	list_cycles, status       nothing
 //
-// Limit must not be negative. Errors are ErrUnknownCommand or a
-// *FieldError.
+// Limit and TimeoutMS must not be negative. Errors are ErrUnknownCommand
+// or a *FieldError.
 func (r *Request) Validate() error {
 	need := func(field string, ok bool) error {
 		if !ok {
@@ -108,6 +109,9 @@ func (r *Request) Validate() error {
 	}
 	if r.Limit < 0 {
 		return &FieldError{Field: "limit", Err: ErrInvalidField}
+	}
+	if r.TimeoutMS < 0 {
+		return &FieldError{Field: "timeout_ms", Err: ErrInvalidField}
 	}
 	var errs []error
 	switch r.Command {
@@ -119,7 +123,7 @@ func (r *Request) Validate() error {
 		errs = append(errs, need("target_oid", !r.Target.IsZero()))
 	case CmdSetSlot:
 		errs = append(errs, need("target_oid", !r.Target.IsZero()), need("slot", r.Slot != ""))
-	case CmdShowCycle:
+	case CmdShowCycle, CmdWaitCycle:
 		errs = append(errs, need("cycle_id", r.CycleID != ""))
 	case CmdIngest:
 		errs = append(errs, need("text", r.Text != ""))

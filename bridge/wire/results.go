@@ -8,7 +8,10 @@ package wire
 // Typed results of the commands. A daemon returns them as a reply's result
 // (wire.OK(&ObjectInfo{...})); they travel as ordinary maps, so Python
 // clients read them as dicts, and a Go client turns Reply.Result back into
-// one with Value.Decode. Times are RFC 3339 strings, readable everywhere.
+// one with Value.Decode. Times are RFC 3339 strings, readable everywhere;
+// durations are integers whose key names the unit (duration_us,
+// duration_ms). Two results are not typed: dispatch_message answers with
+// the method's own value (or a MissionStarted), and set_slot with true.
 
 // ObjectInfo is the result of inspect.
 type ObjectInfo struct {
@@ -62,42 +65,147 @@ type Finding struct {
 	Message string `msg:"message"`
 }
 
-// CycleInfo describes a cognitive cycle: the result of show_cycle, and
-// (without Transitions) an element of CycleList.
+// MissionStarted is the result of a dispatch_message that its target did
+// not understand: instead of a method's value, the answer says that a
+// cognitive cycle was started to learn the method (see Value.Mission).
+type MissionStarted struct {
+	// Mission is always true: it tells this result from a method's own.
+	Mission bool `msg:"mission"`
+	// Message is the operator's line, e.g. "Mission to handle
+	// 'display_yourself' dispatched to the Composite Mind."
+	Message string `msg:"message"`
+	// CycleID names the cycle (show_cycle's and wait_cycle's cycle_id).
+	CycleID string `msg:"cycle_id"`
+	// Target is the OID of the object the message was sent to.
+	Target uint64 `msg:"target"`
+}
+
+// CycleStarted is the result of initiate_cognitive_cycle.
+type CycleStarted struct {
+	// CycleID names the cycle.
+	CycleID string `msg:"cycle_id"`
+}
+
+// CycleInfo describes a cognitive cycle: the result of show_cycle and
+// wait_cycle, and (without Result) an element of CycleList.
 type CycleInfo struct {
 	// ID names the cycle (show_cycle's cycle_id).
 	ID string `msg:"id"`
 	// Target is the object the cycle works on.
 	Target Ref `msg:"target_oid,omitzero"`
-	// State is IDLE, DECOMPOSING, DELEGATING, SYNTHESIZING, COMPLETE or FAILED.
+	// State is the cycle's status: QUEUED, RUNNING, COMPLETE, FAILED or
+	// ABORTED (COMPLETE, FAILED and ABORTED are final). The states of the
+	// state machine it went through are in Transitions.
 	State string `msg:"state"`
 	// MissionBrief is the mission the cycle was started with.
-	MissionBrief Map `msg:"mission_brief,omitzero"`
+	MissionBrief MissionBrief `msg:"mission_brief"`
 	// Started and Finished are RFC 3339 times; Finished is empty while
 	// the cycle runs.
 	Started  string `msg:"started,omitempty"`
 	Finished string `msg:"finished,omitempty"`
-	// Error says why a FAILED cycle failed.
+	// Error says why a FAILED or ABORTED cycle failed.
 	Error string `msg:"error,omitempty"`
-	// Transitions are the state changes in order.
+	// Transitions are the states of the state machine (IDLE,
+	// DECOMPOSING, DELEGATING, SYNTHESIZING, COMPLETE, FAILED) in the
+	// order the cycle entered them.
 	Transitions []Transition `msg:"transitions,omitempty"`
-	// Result is what the cycle produced (e.g. the installed method's name).
-	Result Value `msg:"result,omitzero"`
+	// Result is the cycle's outcome and trace (show_cycle and wait_cycle
+	// only; nil in CycleList).
+	Result *CycleResult `msg:"result,omitempty"`
 }
 
-// Transition is one state change of a cycle.
+// MissionBrief summarizes the mission of a cycle.
+type MissionBrief struct {
+	// Type is the mission type: "unhandled_message", "query" or
+	// "self_audit".
+	Type string `msg:"type"`
+	// Selector is the message an unhandled_message mission learns.
+	Selector string `msg:"selector"`
+	// Brief is the whole brief, formatted.
+	Brief string `msg:"brief"`
+}
+
+// Transition is one state of the state machine that a cycle entered.
 type Transition struct {
 	// State is the state entered.
 	State string `msg:"state"`
 	// At is when, in RFC 3339.
 	At string `msg:"at"`
-	// Note is an optional log line (e.g. "[pLLM] Activated expert: BRICK").
-	Note string `msg:"note,omitempty"`
+	// DurationUS is the time the cycle spent in the state, in
+	// microseconds (so far, for the state it is in).
+	DurationUS int64 `msg:"duration_us"`
+}
+
+// CycleResult is what a cycle produced and how: its outcome, the
+// operator trace, the model calls and the methods ALFRED wrote.
+type CycleResult struct {
+	// Outcome is "method installed", "method already present", "text
+	// response" or empty while the cycle runs or when it failed.
+	Outcome string `msg:"outcome"`
+	// Result is the installed method's source or the text response
+	// (bounded by the daemon).
+	Result string `msg:"result"`
+	// Lines are the operator trace, in order.
+	Lines []string `msg:"lines"`
+	// Steps are the model calls, in order.
+	Steps []CycleStep `msg:"steps"`
+	// Findings are the guardian's findings on the installed method.
+	Findings []string `msg:"findings"`
+	// Attempts counts the runs of the cycle's transaction (a conflict
+	// runs it again).
+	Attempts int64 `msg:"attempts"`
+	// Methods are ALFRED's attempts at the method, in order.
+	Methods []MethodAttempt `msg:"methods"`
+	// ContextSize is the model context, in tokens, the prompts were
+	// budgeted for.
+	ContextSize int64 `msg:"context_size"`
+}
+
+// CycleStep is one model call of a cycle.
+type CycleStep struct {
+	// State is the state that made the call.
+	State string `msg:"state"`
+	// Persona is the persona that answered, Adapter the LoRA adapter it
+	// used (empty: the base model).
+	Persona string `msg:"persona"`
+	Adapter string `msg:"adapter"`
+	// Prompt and Output are the call's text, bounded by the daemon.
+	Prompt string `msg:"prompt"`
+	Output string `msg:"output"`
+	// Error says why the call failed.
+	Error string `msg:"error"`
+	// DurationMS is the call's time, in milliseconds.
+	DurationMS int64 `msg:"duration_ms"`
+	// PromptTokens is the prompt's length in tokens, Window what its
+	// budget allowed (the context less MaxTokens), MaxTokens the output
+	// bound.
+	PromptTokens int64 `msg:"prompt_tokens"`
+	Window       int64 `msg:"window"`
+	MaxTokens    int64 `msg:"max_tokens"`
+	// BudgetUS is the time spent fitting the prompt to its window, in
+	// microseconds.
+	BudgetUS int64 `msg:"budget_us"`
+}
+
+// MethodAttempt is one method ALFRED wrote during a cycle.
+type MethodAttempt struct {
+	// Attempt numbers the attempts from 1.
+	Attempt int64 `msg:"attempt"`
+	// Source is the method's Starlark source.
+	Source string `msg:"source"`
+	// Verdict is "passed", "rejected" (by the guardian) or "trial
+	// failed".
+	Verdict string `msg:"verdict"`
+	// Findings are the guardian's findings.
+	Findings []string `msg:"findings"`
+	// Trial is the trial run's result, formatted; Error its error.
+	Trial string `msg:"trial"`
+	Error string `msg:"error"`
 }
 
 // CycleList is the result of list_cycles, most recent first.
 type CycleList struct {
-	// Cycles are summaries (no Transitions).
+	// Cycles are summaries (no Result).
 	Cycles []CycleInfo `msg:"cycles"`
 }
 
@@ -134,13 +242,63 @@ type StatusInfo struct {
 	Version string `msg:"version,omitempty"`
 	// UptimeSeconds is the time since the daemon started.
 	UptimeSeconds float64 `msg:"uptime_seconds"`
-	// Objects, Cycles and ActiveCycles count the stored objects, all
-	// cycles and the cycles not yet COMPLETE or FAILED.
+	// Objects, Cycles and ActiveCycles count the stored objects, the
+	// cycles ended since the daemon started and the cycles queued or
+	// running.
 	Objects      int64 `msg:"objects"`
 	Cycles       int64 `msg:"cycles"`
 	ActiveCycles int64 `msg:"active_cycles"`
+	// CyclesDone, CyclesFailed and CyclesAborted split Cycles by how
+	// they ended: COMPLETE, FAILED or ABORTED.
+	CyclesDone    int64 `msg:"cycles_done"`
+	CyclesFailed  int64 `msg:"cycles_failed"`
+	CyclesAborted int64 `msg:"cycles_aborted"`
 	// Model names the loaded base model.
 	Model string `msg:"model,omitempty"`
-	// Extra holds anything else the daemon reports.
+	// Device says where the model's layers are, as
+	// "DEVICE:LAYERS,... output:DEVICE" (e.g. "CUDA0:20,CPU:12
+	// output:CPU"), or "CPU".
+	Device string `msg:"device,omitempty"`
+	// Layers is the model's repeating layers, GPULayers how many of
+	// them are on a GPU; Layers is zero when the daemon does not say.
+	Layers    int64 `msg:"layers,omitempty"`
+	GPULayers int64 `msg:"gpu_layers,omitempty"`
+	// ContextSize is the model context, in tokens, prompts are budgeted
+	// for.
+	ContextSize int64 `msg:"context_size,omitempty"`
+	// QueueDepth is the missions waiting for one of Workers, of at most
+	// QueueCapacity.
+	QueueDepth    int64 `msg:"queue_depth"`
+	QueueCapacity int64 `msg:"queue_capacity"`
+	Workers       int64 `msg:"workers"`
+	// ImageBytes is the image's size on disk; FreeBytes the space left
+	// on its file system, -1 when unknown.
+	ImageBytes int64 `msg:"image_bytes"`
+	FreeBytes  int64 `msg:"free_bytes"`
+	// Adapters are the persona adapters' memory tiers; nil when the
+	// daemon does not report them.
+	Adapters *AdapterInfo `msg:"adapters,omitempty"`
+	// Extra holds anything else a daemon reports, for clients to list
+	// as it comes (batosd sends nothing here).
 	Extra Map `msg:"extra,omitzero"`
+}
+
+// AdapterInfo describes the persona adapters' memory tiers: cold in the
+// image, warm as files in the cache, hot loaded in the model.
+type AdapterInfo struct {
+	// Hot, Warm and Cold name the adapters in each tier.
+	Hot  []string `msg:"hot"`
+	Warm []string `msg:"warm"`
+	Cold []string `msg:"cold"`
+	// HotHits and WarmHits count the activations that found the adapter
+	// hot or warm; ColdLoads the files materialized from the image,
+	// HotLoads the loads into the model.
+	HotHits   int64 `msg:"hot_hits"`
+	WarmHits  int64 `msg:"warm_hits"`
+	ColdLoads int64 `msg:"cold_loads"`
+	HotLoads  int64 `msg:"hot_loads"`
+	// HotEvictions and WarmEvictions count the unloads and the file
+	// removals the tiers' capacities forced.
+	HotEvictions  int64 `msg:"hot_evictions"`
+	WarmEvictions int64 `msg:"warm_evictions"`
 }

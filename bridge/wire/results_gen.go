@@ -13,6 +13,215 @@ const (
 )
 
 // MarshalMsg implements msgp.Marshaler
+func (z *AdapterInfo) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 9
+	// string "hot"
+	o = append(o, 0x89, 0xa3, 0x68, 0x6f, 0x74)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Hot)))
+	if uint32(len(z.Hot)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0001 := range z.Hot {
+		o = msgp.AppendString(o, z.Hot[za0001])
+	}
+	// string "warm"
+	o = append(o, 0xa4, 0x77, 0x61, 0x72, 0x6d)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Warm)))
+	if uint32(len(z.Warm)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0002 := range z.Warm {
+		o = msgp.AppendString(o, z.Warm[za0002])
+	}
+	// string "cold"
+	o = append(o, 0xa4, 0x63, 0x6f, 0x6c, 0x64)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Cold)))
+	if uint32(len(z.Cold)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0003 := range z.Cold {
+		o = msgp.AppendString(o, z.Cold[za0003])
+	}
+	// string "hot_hits"
+	o = append(o, 0xa8, 0x68, 0x6f, 0x74, 0x5f, 0x68, 0x69, 0x74, 0x73)
+	o = msgp.AppendInt64(o, z.HotHits)
+	// string "warm_hits"
+	o = append(o, 0xa9, 0x77, 0x61, 0x72, 0x6d, 0x5f, 0x68, 0x69, 0x74, 0x73)
+	o = msgp.AppendInt64(o, z.WarmHits)
+	// string "cold_loads"
+	o = append(o, 0xaa, 0x63, 0x6f, 0x6c, 0x64, 0x5f, 0x6c, 0x6f, 0x61, 0x64, 0x73)
+	o = msgp.AppendInt64(o, z.ColdLoads)
+	// string "hot_loads"
+	o = append(o, 0xa9, 0x68, 0x6f, 0x74, 0x5f, 0x6c, 0x6f, 0x61, 0x64, 0x73)
+	o = msgp.AppendInt64(o, z.HotLoads)
+	// string "hot_evictions"
+	o = append(o, 0xad, 0x68, 0x6f, 0x74, 0x5f, 0x65, 0x76, 0x69, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x73)
+	o = msgp.AppendInt64(o, z.HotEvictions)
+	// string "warm_evictions"
+	o = append(o, 0xae, 0x77, 0x61, 0x72, 0x6d, 0x5f, 0x65, 0x76, 0x69, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x73)
+	o = msgp.AppendInt64(o, z.WarmEvictions)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *AdapterInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "hot":
+			var zb0002 uint32
+			zb0002, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Hot")
+				return
+			}
+			if zb0002 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Hot) >= int(zb0002) {
+				z.Hot = (z.Hot)[:zb0002]
+			} else {
+				z.Hot = make([]string, zb0002)
+			}
+			for za0001 := range z.Hot {
+				z.Hot[za0001], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Hot", za0001)
+					return
+				}
+			}
+		case "warm":
+			var zb0003 uint32
+			zb0003, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Warm")
+				return
+			}
+			if zb0003 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Warm) >= int(zb0003) {
+				z.Warm = (z.Warm)[:zb0003]
+			} else {
+				z.Warm = make([]string, zb0003)
+			}
+			for za0002 := range z.Warm {
+				z.Warm[za0002], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Warm", za0002)
+					return
+				}
+			}
+		case "cold":
+			var zb0004 uint32
+			zb0004, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Cold")
+				return
+			}
+			if zb0004 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Cold) >= int(zb0004) {
+				z.Cold = (z.Cold)[:zb0004]
+			} else {
+				z.Cold = make([]string, zb0004)
+			}
+			for za0003 := range z.Cold {
+				z.Cold[za0003], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Cold", za0003)
+					return
+				}
+			}
+		case "hot_hits":
+			z.HotHits, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "HotHits")
+				return
+			}
+		case "warm_hits":
+			z.WarmHits, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "WarmHits")
+				return
+			}
+		case "cold_loads":
+			z.ColdLoads, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "ColdLoads")
+				return
+			}
+		case "hot_loads":
+			z.HotLoads, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "HotLoads")
+				return
+			}
+		case "hot_evictions":
+			z.HotEvictions, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "HotEvictions")
+				return
+			}
+		case "warm_evictions":
+			z.WarmEvictions, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "WarmEvictions")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *AdapterInfo) Msgsize() (s int) {
+	s = 1 + 4 + msgp.ArrayHeaderSize
+	for za0001 := range z.Hot {
+		s += msgp.StringPrefixSize + len(z.Hot[za0001])
+	}
+	s += 5 + msgp.ArrayHeaderSize
+	for za0002 := range z.Warm {
+		s += msgp.StringPrefixSize + len(z.Warm[za0002])
+	}
+	s += 5 + msgp.ArrayHeaderSize
+	for za0003 := range z.Cold {
+		s += msgp.StringPrefixSize + len(z.Cold[za0003])
+	}
+	s += 9 + msgp.Int64Size + 10 + msgp.Int64Size + 11 + msgp.Int64Size + 10 + msgp.Int64Size + 14 + msgp.Int64Size + 15 + msgp.Int64Size
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
 func (z *CycleInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// check for omitted fields
@@ -22,10 +231,6 @@ func (z *CycleInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	if z.Target.IsZero() {
 		zb0001Len--
 		zb0001Mask |= 0x2
-	}
-	if z.MissionBrief.IsZero() {
-		zb0001Len--
-		zb0001Mask |= 0x8
 	}
 	if z.Started == "" {
 		zb0001Len--
@@ -43,7 +248,7 @@ func (z *CycleInfo) MarshalMsg(b []byte) (o []byte, err error) {
 		zb0001Len--
 		zb0001Mask |= 0x80
 	}
-	if z.Result.IsZero() {
+	if z.Result == nil {
 		zb0001Len--
 		zb0001Mask |= 0x100
 	}
@@ -67,15 +272,18 @@ func (z *CycleInfo) MarshalMsg(b []byte) (o []byte, err error) {
 		// string "state"
 		o = append(o, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
 		o = msgp.AppendString(o, z.State)
-		if (zb0001Mask & 0x8) == 0 { // if not omitted
-			// string "mission_brief"
-			o = append(o, 0xad, 0x6d, 0x69, 0x73, 0x73, 0x69, 0x6f, 0x6e, 0x5f, 0x62, 0x72, 0x69, 0x65, 0x66)
-			o, err = z.MissionBrief.MarshalMsg(o)
-			if err != nil {
-				err = msgp.WrapError(err, "MissionBrief")
-				return
-			}
-		}
+		// string "mission_brief"
+		o = append(o, 0xad, 0x6d, 0x69, 0x73, 0x73, 0x69, 0x6f, 0x6e, 0x5f, 0x62, 0x72, 0x69, 0x65, 0x66)
+		// map header, size 3
+		// string "type"
+		o = append(o, 0x83, 0xa4, 0x74, 0x79, 0x70, 0x65)
+		o = msgp.AppendString(o, z.MissionBrief.Type)
+		// string "selector"
+		o = append(o, 0xa8, 0x73, 0x65, 0x6c, 0x65, 0x63, 0x74, 0x6f, 0x72)
+		o = msgp.AppendString(o, z.MissionBrief.Selector)
+		// string "brief"
+		o = append(o, 0xa5, 0x62, 0x72, 0x69, 0x65, 0x66)
+		o = msgp.AppendString(o, z.MissionBrief.Brief)
 		if (zb0001Mask & 0x10) == 0 { // if not omitted
 			// string "started"
 			o = append(o, 0xa7, 0x73, 0x74, 0x61, 0x72, 0x74, 0x65, 0x64)
@@ -99,40 +307,29 @@ func (z *CycleInfo) MarshalMsg(b []byte) (o []byte, err error) {
 				return nil, msgp.ErrLimitExceeded
 			}
 			for za0001 := range z.Transitions {
-				// check for omitted fields
-				zb0002Len := uint32(3)
-				var zb0002Mask uint8 /* 3 bits */
-				_ = zb0002Mask
-				if z.Transitions[za0001].Note == "" {
-					zb0002Len--
-					zb0002Mask |= 0x4
-				}
-				// variable map header, size zb0002Len
-				o = append(o, 0x80|uint8(zb0002Len))
-
-				// skip if no fields are to be emitted
-				if zb0002Len != 0 {
-					// string "state"
-					o = append(o, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
-					o = msgp.AppendString(o, z.Transitions[za0001].State)
-					// string "at"
-					o = append(o, 0xa2, 0x61, 0x74)
-					o = msgp.AppendString(o, z.Transitions[za0001].At)
-					if (zb0002Mask & 0x4) == 0 { // if not omitted
-						// string "note"
-						o = append(o, 0xa4, 0x6e, 0x6f, 0x74, 0x65)
-						o = msgp.AppendString(o, z.Transitions[za0001].Note)
-					}
-				}
+				// map header, size 3
+				// string "state"
+				o = append(o, 0x83, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
+				o = msgp.AppendString(o, z.Transitions[za0001].State)
+				// string "at"
+				o = append(o, 0xa2, 0x61, 0x74)
+				o = msgp.AppendString(o, z.Transitions[za0001].At)
+				// string "duration_us"
+				o = append(o, 0xab, 0x64, 0x75, 0x72, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x5f, 0x75, 0x73)
+				o = msgp.AppendInt64(o, z.Transitions[za0001].DurationUS)
 			}
 		}
 		if (zb0001Mask & 0x100) == 0 { // if not omitted
 			// string "result"
 			o = append(o, 0xa6, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74)
-			o, err = z.Result.MarshalMsg(o)
-			if err != nil {
-				err = msgp.WrapError(err, "Result")
-				return
+			if z.Result == nil {
+				o = msgp.AppendNil(o)
+			} else {
+				o, err = z.Result.MarshalMsg(o)
+				if err != nil {
+					err = msgp.WrapError(err, "Result")
+					return
+				}
 			}
 		}
 	}
@@ -180,10 +377,49 @@ func (z *CycleInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				return
 			}
 		case "mission_brief":
-			bts, err = z.MissionBrief.UnmarshalMsg(bts)
+			var zb0002 uint32
+			zb0002, bts, err = msgp.ReadMapHeaderBytes(bts)
 			if err != nil {
 				err = msgp.WrapError(err, "MissionBrief")
 				return
+			}
+			if zb0002 > zdea91e71limitMaps {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			for zb0002 > 0 {
+				zb0002--
+				field, bts, err = msgp.ReadMapKeyZC(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "MissionBrief")
+					return
+				}
+				switch msgp.UnsafeString(field) {
+				case "type":
+					z.MissionBrief.Type, bts, err = msgp.ReadStringBytes(bts)
+					if err != nil {
+						err = msgp.WrapError(err, "MissionBrief", "Type")
+						return
+					}
+				case "selector":
+					z.MissionBrief.Selector, bts, err = msgp.ReadStringBytes(bts)
+					if err != nil {
+						err = msgp.WrapError(err, "MissionBrief", "Selector")
+						return
+					}
+				case "brief":
+					z.MissionBrief.Brief, bts, err = msgp.ReadStringBytes(bts)
+					if err != nil {
+						err = msgp.WrapError(err, "MissionBrief", "Brief")
+						return
+					}
+				default:
+					bts, err = msgp.Skip(bts)
+					if err != nil {
+						err = msgp.WrapError(err, "MissionBrief")
+						return
+					}
+				}
 			}
 		case "started":
 			z.Started, bts, err = msgp.ReadStringBytes(bts)
@@ -204,34 +440,34 @@ func (z *CycleInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				return
 			}
 		case "transitions":
-			var zb0002 uint32
-			zb0002, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			var zb0003 uint32
+			zb0003, bts, err = msgp.ReadArrayHeaderBytes(bts)
 			if err != nil {
 				err = msgp.WrapError(err, "Transitions")
 				return
 			}
-			if zb0002 > zdea91e71limitArrays {
+			if zb0003 > zdea91e71limitArrays {
 				err = msgp.ErrLimitExceeded
 				return
 			}
-			if cap(z.Transitions) >= int(zb0002) {
-				z.Transitions = (z.Transitions)[:zb0002]
+			if cap(z.Transitions) >= int(zb0003) {
+				z.Transitions = (z.Transitions)[:zb0003]
 			} else {
-				z.Transitions = make([]Transition, zb0002)
+				z.Transitions = make([]Transition, zb0003)
 			}
 			for za0001 := range z.Transitions {
-				var zb0003 uint32
-				zb0003, bts, err = msgp.ReadMapHeaderBytes(bts)
+				var zb0004 uint32
+				zb0004, bts, err = msgp.ReadMapHeaderBytes(bts)
 				if err != nil {
 					err = msgp.WrapError(err, "Transitions", za0001)
 					return
 				}
-				if zb0003 > zdea91e71limitMaps {
+				if zb0004 > zdea91e71limitMaps {
 					err = msgp.ErrLimitExceeded
 					return
 				}
-				for zb0003 > 0 {
-					zb0003--
+				for zb0004 > 0 {
+					zb0004--
 					field, bts, err = msgp.ReadMapKeyZC(bts)
 					if err != nil {
 						err = msgp.WrapError(err, "Transitions", za0001)
@@ -250,10 +486,10 @@ func (z *CycleInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 							err = msgp.WrapError(err, "Transitions", za0001, "At")
 							return
 						}
-					case "note":
-						z.Transitions[za0001].Note, bts, err = msgp.ReadStringBytes(bts)
+					case "duration_us":
+						z.Transitions[za0001].DurationUS, bts, err = msgp.ReadInt64Bytes(bts)
 						if err != nil {
-							err = msgp.WrapError(err, "Transitions", za0001, "Note")
+							err = msgp.WrapError(err, "Transitions", za0001, "DurationUS")
 							return
 						}
 					default:
@@ -266,10 +502,21 @@ func (z *CycleInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				}
 			}
 		case "result":
-			bts, err = z.Result.UnmarshalMsg(bts)
-			if err != nil {
-				err = msgp.WrapError(err, "Result")
-				return
+			if msgp.IsNil(bts) {
+				bts, err = msgp.ReadNilBytes(bts)
+				if err != nil {
+					return
+				}
+				z.Result = nil
+			} else {
+				if z.Result == nil {
+					z.Result = new(CycleResult)
+				}
+				bts, err = z.Result.UnmarshalMsg(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Result")
+					return
+				}
 			}
 		default:
 			bts, err = msgp.Skip(bts)
@@ -285,11 +532,16 @@ func (z *CycleInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *CycleInfo) Msgsize() (s int) {
-	s = 1 + 3 + msgp.StringPrefixSize + len(z.ID) + 11 + z.Target.Msgsize() + 6 + msgp.StringPrefixSize + len(z.State) + 14 + z.MissionBrief.Msgsize() + 8 + msgp.StringPrefixSize + len(z.Started) + 9 + msgp.StringPrefixSize + len(z.Finished) + 6 + msgp.StringPrefixSize + len(z.Error) + 12 + msgp.ArrayHeaderSize
+	s = 1 + 3 + msgp.StringPrefixSize + len(z.ID) + 11 + z.Target.Msgsize() + 6 + msgp.StringPrefixSize + len(z.State) + 14 + 1 + 5 + msgp.StringPrefixSize + len(z.MissionBrief.Type) + 9 + msgp.StringPrefixSize + len(z.MissionBrief.Selector) + 6 + msgp.StringPrefixSize + len(z.MissionBrief.Brief) + 8 + msgp.StringPrefixSize + len(z.Started) + 9 + msgp.StringPrefixSize + len(z.Finished) + 6 + msgp.StringPrefixSize + len(z.Error) + 12 + msgp.ArrayHeaderSize
 	for za0001 := range z.Transitions {
-		s += 1 + 6 + msgp.StringPrefixSize + len(z.Transitions[za0001].State) + 3 + msgp.StringPrefixSize + len(z.Transitions[za0001].At) + 5 + msgp.StringPrefixSize + len(z.Transitions[za0001].Note)
+		s += 1 + 6 + msgp.StringPrefixSize + len(z.Transitions[za0001].State) + 3 + msgp.StringPrefixSize + len(z.Transitions[za0001].At) + 12 + msgp.Int64Size
 	}
-	s += 7 + z.Result.Msgsize()
+	s += 7
+	if z.Result == nil {
+		s += msgp.NilSize
+	} else {
+		s += z.Result.Msgsize()
+	}
 	return
 }
 
@@ -376,6 +628,443 @@ func (z *CycleList) Msgsize() (s int) {
 	for za0001 := range z.Cycles {
 		s += z.Cycles[za0001].Msgsize()
 	}
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z *CycleResult) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 8
+	// string "outcome"
+	o = append(o, 0x88, 0xa7, 0x6f, 0x75, 0x74, 0x63, 0x6f, 0x6d, 0x65)
+	o = msgp.AppendString(o, z.Outcome)
+	// string "result"
+	o = append(o, 0xa6, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74)
+	o = msgp.AppendString(o, z.Result)
+	// string "lines"
+	o = append(o, 0xa5, 0x6c, 0x69, 0x6e, 0x65, 0x73)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Lines)))
+	if uint32(len(z.Lines)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0001 := range z.Lines {
+		o = msgp.AppendString(o, z.Lines[za0001])
+	}
+	// string "steps"
+	o = append(o, 0xa5, 0x73, 0x74, 0x65, 0x70, 0x73)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Steps)))
+	if uint32(len(z.Steps)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0002 := range z.Steps {
+		o, err = z.Steps[za0002].MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Steps", za0002)
+			return
+		}
+	}
+	// string "findings"
+	o = append(o, 0xa8, 0x66, 0x69, 0x6e, 0x64, 0x69, 0x6e, 0x67, 0x73)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Findings)))
+	if uint32(len(z.Findings)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0003 := range z.Findings {
+		o = msgp.AppendString(o, z.Findings[za0003])
+	}
+	// string "attempts"
+	o = append(o, 0xa8, 0x61, 0x74, 0x74, 0x65, 0x6d, 0x70, 0x74, 0x73)
+	o = msgp.AppendInt64(o, z.Attempts)
+	// string "methods"
+	o = append(o, 0xa7, 0x6d, 0x65, 0x74, 0x68, 0x6f, 0x64, 0x73)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Methods)))
+	if uint32(len(z.Methods)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0004 := range z.Methods {
+		o, err = z.Methods[za0004].MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Methods", za0004)
+			return
+		}
+	}
+	// string "context_size"
+	o = append(o, 0xac, 0x63, 0x6f, 0x6e, 0x74, 0x65, 0x78, 0x74, 0x5f, 0x73, 0x69, 0x7a, 0x65)
+	o = msgp.AppendInt64(o, z.ContextSize)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *CycleResult) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "outcome":
+			z.Outcome, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Outcome")
+				return
+			}
+		case "result":
+			z.Result, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Result")
+				return
+			}
+		case "lines":
+			var zb0002 uint32
+			zb0002, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Lines")
+				return
+			}
+			if zb0002 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Lines) >= int(zb0002) {
+				z.Lines = (z.Lines)[:zb0002]
+			} else {
+				z.Lines = make([]string, zb0002)
+			}
+			for za0001 := range z.Lines {
+				z.Lines[za0001], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Lines", za0001)
+					return
+				}
+			}
+		case "steps":
+			var zb0003 uint32
+			zb0003, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Steps")
+				return
+			}
+			if zb0003 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Steps) >= int(zb0003) {
+				z.Steps = (z.Steps)[:zb0003]
+			} else {
+				z.Steps = make([]CycleStep, zb0003)
+			}
+			for za0002 := range z.Steps {
+				bts, err = z.Steps[za0002].UnmarshalMsg(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Steps", za0002)
+					return
+				}
+			}
+		case "findings":
+			var zb0004 uint32
+			zb0004, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Findings")
+				return
+			}
+			if zb0004 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Findings) >= int(zb0004) {
+				z.Findings = (z.Findings)[:zb0004]
+			} else {
+				z.Findings = make([]string, zb0004)
+			}
+			for za0003 := range z.Findings {
+				z.Findings[za0003], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Findings", za0003)
+					return
+				}
+			}
+		case "attempts":
+			z.Attempts, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Attempts")
+				return
+			}
+		case "methods":
+			var zb0005 uint32
+			zb0005, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Methods")
+				return
+			}
+			if zb0005 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Methods) >= int(zb0005) {
+				z.Methods = (z.Methods)[:zb0005]
+			} else {
+				z.Methods = make([]MethodAttempt, zb0005)
+			}
+			for za0004 := range z.Methods {
+				bts, err = z.Methods[za0004].UnmarshalMsg(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Methods", za0004)
+					return
+				}
+			}
+		case "context_size":
+			z.ContextSize, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "ContextSize")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *CycleResult) Msgsize() (s int) {
+	s = 1 + 8 + msgp.StringPrefixSize + len(z.Outcome) + 7 + msgp.StringPrefixSize + len(z.Result) + 6 + msgp.ArrayHeaderSize
+	for za0001 := range z.Lines {
+		s += msgp.StringPrefixSize + len(z.Lines[za0001])
+	}
+	s += 6 + msgp.ArrayHeaderSize
+	for za0002 := range z.Steps {
+		s += z.Steps[za0002].Msgsize()
+	}
+	s += 9 + msgp.ArrayHeaderSize
+	for za0003 := range z.Findings {
+		s += msgp.StringPrefixSize + len(z.Findings[za0003])
+	}
+	s += 9 + msgp.Int64Size + 8 + msgp.ArrayHeaderSize
+	for za0004 := range z.Methods {
+		s += z.Methods[za0004].Msgsize()
+	}
+	s += 13 + msgp.Int64Size
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z CycleStarted) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 1
+	// string "cycle_id"
+	o = append(o, 0x81, 0xa8, 0x63, 0x79, 0x63, 0x6c, 0x65, 0x5f, 0x69, 0x64)
+	o = msgp.AppendString(o, z.CycleID)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *CycleStarted) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "cycle_id":
+			z.CycleID, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "CycleID")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z CycleStarted) Msgsize() (s int) {
+	s = 1 + 9 + msgp.StringPrefixSize + len(z.CycleID)
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z *CycleStep) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 11
+	// string "state"
+	o = append(o, 0x8b, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
+	o = msgp.AppendString(o, z.State)
+	// string "persona"
+	o = append(o, 0xa7, 0x70, 0x65, 0x72, 0x73, 0x6f, 0x6e, 0x61)
+	o = msgp.AppendString(o, z.Persona)
+	// string "adapter"
+	o = append(o, 0xa7, 0x61, 0x64, 0x61, 0x70, 0x74, 0x65, 0x72)
+	o = msgp.AppendString(o, z.Adapter)
+	// string "prompt"
+	o = append(o, 0xa6, 0x70, 0x72, 0x6f, 0x6d, 0x70, 0x74)
+	o = msgp.AppendString(o, z.Prompt)
+	// string "output"
+	o = append(o, 0xa6, 0x6f, 0x75, 0x74, 0x70, 0x75, 0x74)
+	o = msgp.AppendString(o, z.Output)
+	// string "error"
+	o = append(o, 0xa5, 0x65, 0x72, 0x72, 0x6f, 0x72)
+	o = msgp.AppendString(o, z.Error)
+	// string "duration_ms"
+	o = append(o, 0xab, 0x64, 0x75, 0x72, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x5f, 0x6d, 0x73)
+	o = msgp.AppendInt64(o, z.DurationMS)
+	// string "prompt_tokens"
+	o = append(o, 0xad, 0x70, 0x72, 0x6f, 0x6d, 0x70, 0x74, 0x5f, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x73)
+	o = msgp.AppendInt64(o, z.PromptTokens)
+	// string "window"
+	o = append(o, 0xa6, 0x77, 0x69, 0x6e, 0x64, 0x6f, 0x77)
+	o = msgp.AppendInt64(o, z.Window)
+	// string "max_tokens"
+	o = append(o, 0xaa, 0x6d, 0x61, 0x78, 0x5f, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x73)
+	o = msgp.AppendInt64(o, z.MaxTokens)
+	// string "budget_us"
+	o = append(o, 0xa9, 0x62, 0x75, 0x64, 0x67, 0x65, 0x74, 0x5f, 0x75, 0x73)
+	o = msgp.AppendInt64(o, z.BudgetUS)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *CycleStep) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "state":
+			z.State, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "State")
+				return
+			}
+		case "persona":
+			z.Persona, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Persona")
+				return
+			}
+		case "adapter":
+			z.Adapter, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Adapter")
+				return
+			}
+		case "prompt":
+			z.Prompt, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Prompt")
+				return
+			}
+		case "output":
+			z.Output, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Output")
+				return
+			}
+		case "error":
+			z.Error, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Error")
+				return
+			}
+		case "duration_ms":
+			z.DurationMS, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "DurationMS")
+				return
+			}
+		case "prompt_tokens":
+			z.PromptTokens, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "PromptTokens")
+				return
+			}
+		case "window":
+			z.Window, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Window")
+				return
+			}
+		case "max_tokens":
+			z.MaxTokens, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "MaxTokens")
+				return
+			}
+		case "budget_us":
+			z.BudgetUS, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "BudgetUS")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *CycleStep) Msgsize() (s int) {
+	s = 1 + 6 + msgp.StringPrefixSize + len(z.State) + 8 + msgp.StringPrefixSize + len(z.Persona) + 8 + msgp.StringPrefixSize + len(z.Adapter) + 7 + msgp.StringPrefixSize + len(z.Prompt) + 7 + msgp.StringPrefixSize + len(z.Output) + 6 + msgp.StringPrefixSize + len(z.Error) + 12 + msgp.Int64Size + 14 + msgp.Int64Size + 7 + msgp.Int64Size + 11 + msgp.Int64Size + 10 + msgp.Int64Size
 	return
 }
 
@@ -549,6 +1238,134 @@ func (z IngestResult) Msgsize() (s int) {
 }
 
 // MarshalMsg implements msgp.Marshaler
+func (z *MethodAttempt) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 6
+	// string "attempt"
+	o = append(o, 0x86, 0xa7, 0x61, 0x74, 0x74, 0x65, 0x6d, 0x70, 0x74)
+	o = msgp.AppendInt64(o, z.Attempt)
+	// string "source"
+	o = append(o, 0xa6, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65)
+	o = msgp.AppendString(o, z.Source)
+	// string "verdict"
+	o = append(o, 0xa7, 0x76, 0x65, 0x72, 0x64, 0x69, 0x63, 0x74)
+	o = msgp.AppendString(o, z.Verdict)
+	// string "findings"
+	o = append(o, 0xa8, 0x66, 0x69, 0x6e, 0x64, 0x69, 0x6e, 0x67, 0x73)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Findings)))
+	if uint32(len(z.Findings)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0001 := range z.Findings {
+		o = msgp.AppendString(o, z.Findings[za0001])
+	}
+	// string "trial"
+	o = append(o, 0xa5, 0x74, 0x72, 0x69, 0x61, 0x6c)
+	o = msgp.AppendString(o, z.Trial)
+	// string "error"
+	o = append(o, 0xa5, 0x65, 0x72, 0x72, 0x6f, 0x72)
+	o = msgp.AppendString(o, z.Error)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *MethodAttempt) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "attempt":
+			z.Attempt, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Attempt")
+				return
+			}
+		case "source":
+			z.Source, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Source")
+				return
+			}
+		case "verdict":
+			z.Verdict, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Verdict")
+				return
+			}
+		case "findings":
+			var zb0002 uint32
+			zb0002, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Findings")
+				return
+			}
+			if zb0002 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Findings) >= int(zb0002) {
+				z.Findings = (z.Findings)[:zb0002]
+			} else {
+				z.Findings = make([]string, zb0002)
+			}
+			for za0001 := range z.Findings {
+				z.Findings[za0001], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Findings", za0001)
+					return
+				}
+			}
+		case "trial":
+			z.Trial, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Trial")
+				return
+			}
+		case "error":
+			z.Error, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Error")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *MethodAttempt) Msgsize() (s int) {
+	s = 1 + 8 + msgp.Int64Size + 7 + msgp.StringPrefixSize + len(z.Source) + 8 + msgp.StringPrefixSize + len(z.Verdict) + 9 + msgp.ArrayHeaderSize
+	for za0001 := range z.Findings {
+		s += msgp.StringPrefixSize + len(z.Findings[za0001])
+	}
+	s += 6 + msgp.StringPrefixSize + len(z.Trial) + 6 + msgp.StringPrefixSize + len(z.Error)
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
 func (z *MethodInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// check for omitted fields
@@ -694,6 +1511,163 @@ func (z *MethodInfo) Msgsize() (s int) {
 	for za0001 := range z.Findings {
 		s += z.Findings[za0001].Msgsize()
 	}
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z MissionBrief) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 3
+	// string "type"
+	o = append(o, 0x83, 0xa4, 0x74, 0x79, 0x70, 0x65)
+	o = msgp.AppendString(o, z.Type)
+	// string "selector"
+	o = append(o, 0xa8, 0x73, 0x65, 0x6c, 0x65, 0x63, 0x74, 0x6f, 0x72)
+	o = msgp.AppendString(o, z.Selector)
+	// string "brief"
+	o = append(o, 0xa5, 0x62, 0x72, 0x69, 0x65, 0x66)
+	o = msgp.AppendString(o, z.Brief)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *MissionBrief) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "type":
+			z.Type, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Type")
+				return
+			}
+		case "selector":
+			z.Selector, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Selector")
+				return
+			}
+		case "brief":
+			z.Brief, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Brief")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z MissionBrief) Msgsize() (s int) {
+	s = 1 + 5 + msgp.StringPrefixSize + len(z.Type) + 9 + msgp.StringPrefixSize + len(z.Selector) + 6 + msgp.StringPrefixSize + len(z.Brief)
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z *MissionStarted) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 4
+	// string "mission"
+	o = append(o, 0x84, 0xa7, 0x6d, 0x69, 0x73, 0x73, 0x69, 0x6f, 0x6e)
+	o = msgp.AppendBool(o, z.Mission)
+	// string "message"
+	o = append(o, 0xa7, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65)
+	o = msgp.AppendString(o, z.Message)
+	// string "cycle_id"
+	o = append(o, 0xa8, 0x63, 0x79, 0x63, 0x6c, 0x65, 0x5f, 0x69, 0x64)
+	o = msgp.AppendString(o, z.CycleID)
+	// string "target"
+	o = append(o, 0xa6, 0x74, 0x61, 0x72, 0x67, 0x65, 0x74)
+	o = msgp.AppendUint64(o, z.Target)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *MissionStarted) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "mission":
+			z.Mission, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Mission")
+				return
+			}
+		case "message":
+			z.Message, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Message")
+				return
+			}
+		case "cycle_id":
+			z.CycleID, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "CycleID")
+				return
+			}
+		case "target":
+			z.Target, bts, err = msgp.ReadUint64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Target")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *MissionStarted) Msgsize() (s int) {
+	s = 1 + 8 + msgp.BoolSize + 8 + msgp.StringPrefixSize + len(z.Message) + 9 + msgp.StringPrefixSize + len(z.CycleID) + 7 + msgp.Uint64Size
 	return
 }
 
@@ -1274,8 +2248,8 @@ func (z *SlotInfo) Msgsize() (s int) {
 func (z *StatusInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// check for omitted fields
-	zb0001Len := uint32(7)
-	var zb0001Mask uint8 /* 7 bits */
+	zb0001Len := uint32(20)
+	var zb0001Mask uint32 /* 20 bits */
 	_ = zb0001Mask
 	if z.Version == "" {
 		zb0001Len--
@@ -1283,14 +2257,34 @@ func (z *StatusInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	}
 	if z.Model == "" {
 		zb0001Len--
-		zb0001Mask |= 0x20
+		zb0001Mask |= 0x100
+	}
+	if z.Device == "" {
+		zb0001Len--
+		zb0001Mask |= 0x200
+	}
+	if z.Layers == 0 {
+		zb0001Len--
+		zb0001Mask |= 0x400
+	}
+	if z.GPULayers == 0 {
+		zb0001Len--
+		zb0001Mask |= 0x800
+	}
+	if z.ContextSize == 0 {
+		zb0001Len--
+		zb0001Mask |= 0x1000
+	}
+	if z.Adapters == nil {
+		zb0001Len--
+		zb0001Mask |= 0x40000
 	}
 	if z.Extra.IsZero() {
 		zb0001Len--
-		zb0001Mask |= 0x40
+		zb0001Mask |= 0x80000
 	}
 	// variable map header, size zb0001Len
-	o = append(o, 0x80|uint8(zb0001Len))
+	o = msgp.AppendMapHeader(o, zb0001Len)
 
 	// skip if no fields are to be emitted
 	if zb0001Len != 0 {
@@ -1311,12 +2305,69 @@ func (z *StatusInfo) MarshalMsg(b []byte) (o []byte, err error) {
 		// string "active_cycles"
 		o = append(o, 0xad, 0x61, 0x63, 0x74, 0x69, 0x76, 0x65, 0x5f, 0x63, 0x79, 0x63, 0x6c, 0x65, 0x73)
 		o = msgp.AppendInt64(o, z.ActiveCycles)
-		if (zb0001Mask & 0x20) == 0 { // if not omitted
+		// string "cycles_done"
+		o = append(o, 0xab, 0x63, 0x79, 0x63, 0x6c, 0x65, 0x73, 0x5f, 0x64, 0x6f, 0x6e, 0x65)
+		o = msgp.AppendInt64(o, z.CyclesDone)
+		// string "cycles_failed"
+		o = append(o, 0xad, 0x63, 0x79, 0x63, 0x6c, 0x65, 0x73, 0x5f, 0x66, 0x61, 0x69, 0x6c, 0x65, 0x64)
+		o = msgp.AppendInt64(o, z.CyclesFailed)
+		// string "cycles_aborted"
+		o = append(o, 0xae, 0x63, 0x79, 0x63, 0x6c, 0x65, 0x73, 0x5f, 0x61, 0x62, 0x6f, 0x72, 0x74, 0x65, 0x64)
+		o = msgp.AppendInt64(o, z.CyclesAborted)
+		if (zb0001Mask & 0x100) == 0 { // if not omitted
 			// string "model"
 			o = append(o, 0xa5, 0x6d, 0x6f, 0x64, 0x65, 0x6c)
 			o = msgp.AppendString(o, z.Model)
 		}
-		if (zb0001Mask & 0x40) == 0 { // if not omitted
+		if (zb0001Mask & 0x200) == 0 { // if not omitted
+			// string "device"
+			o = append(o, 0xa6, 0x64, 0x65, 0x76, 0x69, 0x63, 0x65)
+			o = msgp.AppendString(o, z.Device)
+		}
+		if (zb0001Mask & 0x400) == 0 { // if not omitted
+			// string "layers"
+			o = append(o, 0xa6, 0x6c, 0x61, 0x79, 0x65, 0x72, 0x73)
+			o = msgp.AppendInt64(o, z.Layers)
+		}
+		if (zb0001Mask & 0x800) == 0 { // if not omitted
+			// string "gpu_layers"
+			o = append(o, 0xaa, 0x67, 0x70, 0x75, 0x5f, 0x6c, 0x61, 0x79, 0x65, 0x72, 0x73)
+			o = msgp.AppendInt64(o, z.GPULayers)
+		}
+		if (zb0001Mask & 0x1000) == 0 { // if not omitted
+			// string "context_size"
+			o = append(o, 0xac, 0x63, 0x6f, 0x6e, 0x74, 0x65, 0x78, 0x74, 0x5f, 0x73, 0x69, 0x7a, 0x65)
+			o = msgp.AppendInt64(o, z.ContextSize)
+		}
+		// string "queue_depth"
+		o = append(o, 0xab, 0x71, 0x75, 0x65, 0x75, 0x65, 0x5f, 0x64, 0x65, 0x70, 0x74, 0x68)
+		o = msgp.AppendInt64(o, z.QueueDepth)
+		// string "queue_capacity"
+		o = append(o, 0xae, 0x71, 0x75, 0x65, 0x75, 0x65, 0x5f, 0x63, 0x61, 0x70, 0x61, 0x63, 0x69, 0x74, 0x79)
+		o = msgp.AppendInt64(o, z.QueueCapacity)
+		// string "workers"
+		o = append(o, 0xa7, 0x77, 0x6f, 0x72, 0x6b, 0x65, 0x72, 0x73)
+		o = msgp.AppendInt64(o, z.Workers)
+		// string "image_bytes"
+		o = append(o, 0xab, 0x69, 0x6d, 0x61, 0x67, 0x65, 0x5f, 0x62, 0x79, 0x74, 0x65, 0x73)
+		o = msgp.AppendInt64(o, z.ImageBytes)
+		// string "free_bytes"
+		o = append(o, 0xaa, 0x66, 0x72, 0x65, 0x65, 0x5f, 0x62, 0x79, 0x74, 0x65, 0x73)
+		o = msgp.AppendInt64(o, z.FreeBytes)
+		if (zb0001Mask & 0x40000) == 0 { // if not omitted
+			// string "adapters"
+			o = append(o, 0xa8, 0x61, 0x64, 0x61, 0x70, 0x74, 0x65, 0x72, 0x73)
+			if z.Adapters == nil {
+				o = msgp.AppendNil(o)
+			} else {
+				o, err = z.Adapters.MarshalMsg(o)
+				if err != nil {
+					err = msgp.WrapError(err, "Adapters")
+					return
+				}
+			}
+		}
+		if (zb0001Mask & 0x80000) == 0 { // if not omitted
 			// string "extra"
 			o = append(o, 0xa5, 0x65, 0x78, 0x74, 0x72, 0x61)
 			o, err = z.Extra.MarshalMsg(o)
@@ -1381,11 +2432,100 @@ func (z *StatusInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "ActiveCycles")
 				return
 			}
+		case "cycles_done":
+			z.CyclesDone, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "CyclesDone")
+				return
+			}
+		case "cycles_failed":
+			z.CyclesFailed, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "CyclesFailed")
+				return
+			}
+		case "cycles_aborted":
+			z.CyclesAborted, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "CyclesAborted")
+				return
+			}
 		case "model":
 			z.Model, bts, err = msgp.ReadStringBytes(bts)
 			if err != nil {
 				err = msgp.WrapError(err, "Model")
 				return
+			}
+		case "device":
+			z.Device, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Device")
+				return
+			}
+		case "layers":
+			z.Layers, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Layers")
+				return
+			}
+		case "gpu_layers":
+			z.GPULayers, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "GPULayers")
+				return
+			}
+		case "context_size":
+			z.ContextSize, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "ContextSize")
+				return
+			}
+		case "queue_depth":
+			z.QueueDepth, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "QueueDepth")
+				return
+			}
+		case "queue_capacity":
+			z.QueueCapacity, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "QueueCapacity")
+				return
+			}
+		case "workers":
+			z.Workers, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Workers")
+				return
+			}
+		case "image_bytes":
+			z.ImageBytes, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "ImageBytes")
+				return
+			}
+		case "free_bytes":
+			z.FreeBytes, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "FreeBytes")
+				return
+			}
+		case "adapters":
+			if msgp.IsNil(bts) {
+				bts, err = msgp.ReadNilBytes(bts)
+				if err != nil {
+					return
+				}
+				z.Adapters = nil
+			} else {
+				if z.Adapters == nil {
+					z.Adapters = new(AdapterInfo)
+				}
+				bts, err = z.Adapters.UnmarshalMsg(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Adapters")
+					return
+				}
 			}
 		case "extra":
 			bts, err = z.Extra.UnmarshalMsg(bts)
@@ -1407,38 +2547,29 @@ func (z *StatusInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *StatusInfo) Msgsize() (s int) {
-	s = 1 + 8 + msgp.StringPrefixSize + len(z.Version) + 15 + msgp.Float64Size + 8 + msgp.Int64Size + 7 + msgp.Int64Size + 14 + msgp.Int64Size + 6 + msgp.StringPrefixSize + len(z.Model) + 6 + z.Extra.Msgsize()
+	s = 3 + 8 + msgp.StringPrefixSize + len(z.Version) + 15 + msgp.Float64Size + 8 + msgp.Int64Size + 7 + msgp.Int64Size + 14 + msgp.Int64Size + 12 + msgp.Int64Size + 14 + msgp.Int64Size + 15 + msgp.Int64Size + 6 + msgp.StringPrefixSize + len(z.Model) + 7 + msgp.StringPrefixSize + len(z.Device) + 7 + msgp.Int64Size + 11 + msgp.Int64Size + 13 + msgp.Int64Size + 12 + msgp.Int64Size + 15 + msgp.Int64Size + 8 + msgp.Int64Size + 12 + msgp.Int64Size + 11 + msgp.Int64Size + 9
+	if z.Adapters == nil {
+		s += msgp.NilSize
+	} else {
+		s += z.Adapters.Msgsize()
+	}
+	s += 6 + z.Extra.Msgsize()
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z Transition) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// check for omitted fields
-	zb0001Len := uint32(3)
-	var zb0001Mask uint8 /* 3 bits */
-	_ = zb0001Mask
-	if z.Note == "" {
-		zb0001Len--
-		zb0001Mask |= 0x4
-	}
-	// variable map header, size zb0001Len
-	o = append(o, 0x80|uint8(zb0001Len))
-
-	// skip if no fields are to be emitted
-	if zb0001Len != 0 {
-		// string "state"
-		o = append(o, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
-		o = msgp.AppendString(o, z.State)
-		// string "at"
-		o = append(o, 0xa2, 0x61, 0x74)
-		o = msgp.AppendString(o, z.At)
-		if (zb0001Mask & 0x4) == 0 { // if not omitted
-			// string "note"
-			o = append(o, 0xa4, 0x6e, 0x6f, 0x74, 0x65)
-			o = msgp.AppendString(o, z.Note)
-		}
-	}
+	// map header, size 3
+	// string "state"
+	o = append(o, 0x83, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
+	o = msgp.AppendString(o, z.State)
+	// string "at"
+	o = append(o, 0xa2, 0x61, 0x74)
+	o = msgp.AppendString(o, z.At)
+	// string "duration_us"
+	o = append(o, 0xab, 0x64, 0x75, 0x72, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x5f, 0x75, 0x73)
+	o = msgp.AppendInt64(o, z.DurationUS)
 	return
 }
 
@@ -1476,10 +2607,10 @@ func (z *Transition) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "At")
 				return
 			}
-		case "note":
-			z.Note, bts, err = msgp.ReadStringBytes(bts)
+		case "duration_us":
+			z.DurationUS, bts, err = msgp.ReadInt64Bytes(bts)
 			if err != nil {
-				err = msgp.WrapError(err, "Note")
+				err = msgp.WrapError(err, "DurationUS")
 				return
 			}
 		default:
@@ -1496,6 +2627,6 @@ func (z *Transition) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z Transition) Msgsize() (s int) {
-	s = 1 + 6 + msgp.StringPrefixSize + len(z.State) + 3 + msgp.StringPrefixSize + len(z.At) + 5 + msgp.StringPrefixSize + len(z.Note)
+	s = 1 + 6 + msgp.StringPrefixSize + len(z.State) + 3 + msgp.StringPrefixSize + len(z.At) + 12 + msgp.Int64Size
 	return
 }

@@ -394,3 +394,28 @@ func (v Value) Decode(dst msgp.Unmarshaler) error {
 	}
 	return nil
 }
+
+// Mission reports whether v is the result of a dispatch_message that
+// started a cognitive cycle (a map with "mission": true) and decodes it.
+// Any other result is the method's own value.
+func (v Value) Mission() (*MissionStarted, bool) {
+	var m map[string]any
+	switch x := v.V.(type) {
+	case map[string]any:
+		m = x
+	case Map:
+		m = x
+	case *MissionStarted:
+		return x, x != nil && x.Mission
+	default:
+		return nil, false
+	}
+	if m["mission"] != true {
+		return nil, false
+	}
+	var ms MissionStarted
+	if err := v.Decode(&ms); err != nil {
+		return nil, false
+	}
+	return &ms, true
+}

@@ -49,6 +49,7 @@ func TestRoundTrip(t *testing.T) {
 		{Command: wire.CmdSetSlot, Target: wire.Named("o"), Slot: "x", Value: wire.Value{V: map[string]any{"a": []any{int64(1)}}}},
 		{Command: wire.CmdListCycles, Limit: 10},
 		{Command: wire.CmdShowCycle, CycleID: "c1"},
+		{Command: wire.CmdWaitCycle, CycleID: "c1", TimeoutMS: 1500},
 		{Command: wire.CmdIngest, DocID: "d", Text: "hello world", Metadata: wire.Map{"src": "t"}},
 		{Command: wire.CmdSearch, Query: "q", Limit: 3, Mode: "hybrid", Filters: wire.Map{"doc_id": "d"}},
 		{Command: wire.CmdStatus},
@@ -75,13 +76,14 @@ func TestRequestKeys(t *testing.T) {
 	req := &wire.Request{Command: wire.CmdSearch, Target: wire.Named("o"), MessageName: "m",
 		Args: wire.List{1}, Kwargs: wire.Map{"a": 1}, MissionBrief: wire.Map{"a": 1}, Slot: "s",
 		Value: wire.Value{V: 1}, Limit: 1, CycleID: "c", DocID: "d", Text: "t", Metadata: wire.Map{"a": 1},
-		Query: "q", Mode: "text", Filters: wire.Map{"a": 1}}
+		Query: "q", Mode: "text", Filters: wire.Map{"a": 1}, Source: "s", Version: 1, Root: "r",
+		Targets: []string{"t"}, Path: "/p", DryRun: true, TimeoutMS: 1}
 	b, err := req.Encode(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _, _ := msgp.ReadMapHeaderBytes(b); n != 16 {
-		t.Fatalf("encoded %d keys, want 16", n)
+	if n, _, _ := msgp.ReadMapHeaderBytes(b); n != 23 {
+		t.Fatalf("encoded %d keys, want 23", n)
 	}
 	if _, err := wire.DecodeRequestStrict(b); err != nil {
 		t.Fatal(err)
@@ -123,6 +125,9 @@ func TestValidate(t *testing.T) {
 		{wire.Request{Command: wire.CmdIngest}, "text", wire.ErrMissingField},
 		{wire.Request{Command: wire.CmdSearch}, "query", wire.ErrMissingField},
 		{wire.Request{Command: wire.CmdListCycles, Limit: -1}, "limit", wire.ErrInvalidField},
+		{wire.Request{Command: wire.CmdWaitCycle}, "cycle_id", wire.ErrMissingField},
+		{wire.Request{Command: wire.CmdWaitCycle, CycleID: "1", TimeoutMS: -1}, "timeout_ms", wire.ErrInvalidField},
+		{wire.Request{Command: wire.CmdWaitCycle, CycleID: "1"}, "", nil},
 	}
 	for _, tc := range tests {
 		err := tc.req.Validate()
@@ -261,8 +266,11 @@ func TestTypedResults(t *testing.T) {
 		Methods: []wire.MethodInfo{{Name: "display_yourself", Source: "def display_yourself(self):\n    return repr(self)\n",
 			CycleID: "c1", Findings: []wire.Finding{{Rule: "covenant", Severity: "error", Line: 2, Message: "m"}}}}}
 	cycle := &wire.CycleInfo{ID: "c1", Target: wire.ByNumber(1), State: "COMPLETE",
-		MissionBrief: wire.Map{"type": "unhandled_message"},
-		Transitions:  []wire.Transition{{State: "IDLE", At: "2026-11-26T08:00:00Z"}}, Result: wire.Value{V: "ok"}}
+		MissionBrief: wire.MissionBrief{Type: "unhandled_message"},
+		Transitions:  []wire.Transition{{State: "IDLE", At: "2026-11-26T08:00:00Z", DurationUS: 1500}},
+		Result: &wire.CycleResult{Outcome: "method installed", Lines: []string{"l"},
+			Steps:   []wire.CycleStep{{State: "DECOMPOSING", Persona: "BRICK", DurationMS: 12, BudgetUS: 40}},
+			Methods: []wire.MethodAttempt{{Attempt: 1, Verdict: "passed", Findings: []string{"f"}}}}}
 	results := []interface {
 		msgp.Marshaler
 		msgp.Unmarshaler
@@ -270,7 +278,11 @@ func TestTypedResults(t *testing.T) {
 		info, cycle, &wire.CycleList{Cycles: []wire.CycleInfo{*cycle}},
 		&wire.IngestResult{DocID: "d", Chunks: 3},
 		&wire.SearchResult{Hits: []wire.SearchHit{{DocID: "d", Score: 0.5, Text: "t", Metadata: wire.Map{"k": "v"}}}},
-		&wire.StatusInfo{Version: "v", UptimeSeconds: 1.5, Objects: 2, Extra: wire.Map{"queue": int64(0)}},
+		&wire.StatusInfo{Version: "v", UptimeSeconds: 1.5, Objects: 2, Extra: wire.Map{"queue": int64(0)},
+			Device: "CPU", Layers: 2, QueueCapacity: 64, FreeBytes: -1,
+			Adapters: &wire.AdapterInfo{Hot: []string{"BRICK"}, HotHits: 3}},
+		&wire.MissionStarted{Mission: true, Message: "m", CycleID: "7", Target: 1},
+		&wire.CycleStarted{CycleID: "7"},
 	}
 	for _, r := range results {
 		// Through the wire as a reply, then back to the typed form.
@@ -296,5 +308,61 @@ func TestTypedResults(t *testing.T) {
 	var info2 wire.ObjectInfo
 	if err := (wire.Value{V: "not a map"}).Decode(&info2); err == nil {
 		t.Error("decoded a string into ObjectInfo")
+	}
+}
+
+func TestRefValue(t *testing.T) {
+	// Out through the wire and back: the one-key map is a reference.
+	for _, oid := range []uint64{0, 7, math.MaxInt64, math.MaxUint64} {
+		b, err := wire.Value{V: wire.RefValue(oid)}.MarshalMsg(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v wire.Value
+		if _, err := v.UnmarshalMsg(b); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := wire.AsRefValue(v.V)
+		if !ok || err != nil || got != oid {
+			t.Errorf("AsRefValue(%#v) = %d, %v, %v; want %d", v.V, got, ok, err, oid)
+		}
+	}
+	for _, v := range []any{nil, int64(7), "7", map[string]any{}, map[string]any{"oid": int64(7), "x": 1},
+		map[string]any{"OID": int64(7)}, []any{map[string]any{"oid": int64(7)}}} {
+		if _, ok, err := wire.AsRefValue(v); ok || err != nil {
+			t.Errorf("AsRefValue(%#v) = %v, %v; want not a reference", v, ok, err)
+		}
+	}
+	for _, v := range []any{map[string]any{"oid": int64(-1)}, map[string]any{"oid": "7"},
+		wire.Map{"oid": 1.5}, map[string]any{"oid": nil}} {
+		if _, ok, err := wire.AsRefValue(v); !ok || !errors.Is(err, wire.ErrInvalidField) {
+			t.Errorf("AsRefValue(%#v) = %v, %v; want a bad reference", v, ok, err)
+		}
+	}
+}
+
+func TestMission(t *testing.T) {
+	ms := &wire.MissionStarted{Mission: true, Message: "dispatched", CycleID: "42", Target: 1}
+	b, err := wire.OK(ms).Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := wire.DecodeReply(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blueprint clients read the same keys as before the type existed.
+	m, _ := rep.Result.V.(map[string]any)
+	if m["mission"] != true || m["cycle_id"] != "42" || m["target"] != int64(1) || m["message"] != "dispatched" || len(m) != 4 {
+		t.Fatalf("mission travels as %#v", rep.Result.V)
+	}
+	got, ok := rep.Result.Mission()
+	if !ok || !reflect.DeepEqual(got, ms) {
+		t.Fatalf("Mission() = %+v, %v", got, ok)
+	}
+	for _, v := range []any{"<UvmObject oid=1>", nil, map[string]any{"mission": false}, map[string]any{"cycle_id": "1"}} {
+		if _, ok := (wire.Value{V: v}).Mission(); ok {
+			t.Errorf("Mission() of %#v is a mission", v)
+		}
 	}
 }

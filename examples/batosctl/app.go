@@ -32,7 +32,8 @@ const usageText = `usage: batosctl [global flags] COMMAND [arguments and flags]
 
 commands:
   send TARGET SELECTOR [--args JSON] [--kwargs JSON] [--wait]
-                                 send a message (--wait: follow its cycle)
+                                 send a message (--wait: wait for the cycle
+                                 it starts, then send it again)
   inspect TARGET                 slots, parents, methods and their audits
   cycles [--limit N]             recent cognitive cycles
   cycle ID                       one cycle's trace
@@ -41,7 +42,9 @@ commands:
   search QUERY [--mode M] [--limit N] [--filter k=v]...
                                  search the catalog
   status                         the daemon's status
-  set TARGET SLOT JSON-VALUE     set a slot
+  set TARGET SLOT JSON-VALUE|@REF
+                                 set a slot (@REF: a reference to the object
+                                 REF, an OID or a name)
   define TARGET SELECTOR FILE|-  install a method written by hand (audited)
   history TARGET SELECTOR [--source]
                                  a method's versions
@@ -54,7 +57,8 @@ commands:
   gc [--dry-run]                 delete blobs no object refers to
   help [COMMAND]                 this text, or a command's flags
 
-TARGET is an object name or, all digits, an OID.
+TARGET is an object name or, all digits, an OID. In JSON values, a
+reference to an object is {"oid": N}: set obj 'parent*' '[{"oid": 3}]'.
 
 global flags (before or after the command):
   --endpoint URL      daemon endpoint (default $BATOS_ENDPOINT or ` + defaultEndpoint + `)
@@ -96,9 +100,6 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	client *bridge.Client // dialed by call on first use
-
-	// pollInterval is how often send --wait asks for the cycle's state.
-	pollInterval time.Duration
 }
 
 // command is one subcommand.
@@ -120,7 +121,7 @@ func commands() []command {
 		{"ingest", "FILE|-", "add a document to the catalog", ingestCommand},
 		{"search", "QUERY", "search the catalog", searchCommand},
 		{"status", "", "show the daemon's status", statusCommand},
-		{"set", "TARGET SLOT JSON-VALUE", "set a slot to a JSON value", setCommand},
+		{"set", "TARGET SLOT JSON-VALUE|@REF", "set a slot to a JSON value, or with @REF to a reference to the object REF (an OID or a name)", setCommand},
 		{"define", "TARGET SELECTOR FILE|-", "install a method written by hand, audited like ALFRED's", defineMethodCommand},
 		{"history", "TARGET SELECTOR", "list a method's versions (* marks the current one)", historyCommand},
 		{"revert", "TARGET SELECTOR VERSION", "reinstall an earlier version of a method, audited again", revertCommand},
@@ -166,7 +167,7 @@ func (e *cycleFailedError) Error() string {
 // run runs batosctl with args (without the program name) and returns the
 // exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, pollInterval: 500 * time.Millisecond}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	a.g.endpoint = os.Getenv("BATOS_ENDPOINT")
 	if a.g.endpoint == "" {
 		a.g.endpoint = defaultEndpoint
@@ -389,11 +390,16 @@ func (a *app) dial(ctx context.Context) (*bridge.Client, error) {
 // call sends req and returns the result of an ok reply; an error reply
 // becomes a *wire.ReplyError.
 func (a *app) call(ctx context.Context, req *wire.Request) (any, error) {
+	return a.callWithin(ctx, req, a.g.timeout)
+}
+
+// callWithin is call with a reply timeout of d instead of --timeout.
+func (a *app) callWithin(ctx context.Context, req *wire.Request, d time.Duration) (any, error) {
 	c, err := a.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	rep, err := c.Call(ctx, req)
 	if errors.Is(err, bridge.ErrBadReply) {

@@ -44,19 +44,9 @@ func cyclesCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) err
 	}
 }
 
-// roundNote rounds a transition note that is a duration (batosd puts the
-// time spent in the state there); other notes are returned as they are.
-func roundNote(s string) string {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return s
-	}
-	return roundDuration(d).String()
-}
-
 // missionSummary renders a cycle's brief as "type selector".
-func missionSummary(m wire.Map) string {
-	s := strings.TrimSpace(str(m, "type") + " " + str(m, "selector"))
+func missionSummary(m wire.MissionBrief) string {
+	s := strings.TrimSpace(m.Type + " " + m.Selector)
 	if s == "" {
 		return "-"
 	}
@@ -86,7 +76,10 @@ func cycleCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 
 func (a *app) printCycle(c *wire.CycleInfo) {
 	w := a.stdout
-	r, _ := c.Result.V.(map[string]any)
+	r := c.Result
+	if r == nil {
+		r = &wire.CycleResult{}
+	}
 	fmt.Fprintf(w, "cycle %s  %s\n", c.ID, c.State)
 	tw := newTable(w, 1)
 	field := func(name, value string) {
@@ -98,15 +91,15 @@ func (a *app) printCycle(c *wire.CycleInfo) {
 		field("target", c.Target.String())
 	}
 	field("mission", missionSummary(c.MissionBrief))
-	if b := str(c.MissionBrief, "brief"); b != "" {
+	if b := c.MissionBrief.Brief; b != "" {
 		field("brief", shorten(b, 200))
 	}
 	field("started", stampTime(c.Started))
 	field("finished", stampTime(c.Finished))
 	field("took", between(c.Started, c.Finished))
-	field("outcome", str(r, "outcome"))
-	if n, ok := num(r, "attempts"); ok && n > 1 {
-		field("attempts", integer(r, "attempts"))
+	field("outcome", r.Outcome)
+	if r.Attempts > 1 {
+		field("attempts", fmt.Sprint(r.Attempts))
 	}
 	field("error", c.Error)
 	tw.Flush()
@@ -115,68 +108,64 @@ func (a *app) printCycle(c *wire.CycleInfo) {
 		fmt.Fprintln(w, "states:")
 		tw = newTable(w, 2)
 		for _, t := range c.Transitions {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.State, stampTime(t.At), roundNote(t.Note))
+			took := roundDuration(time.Duration(t.DurationUS) * time.Microsecond)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.State, stampTime(t.At), took)
 		}
 		tw.Flush()
 	}
-	if lines := list(r, "lines"); len(lines) > 0 {
+	if len(r.Lines) > 0 {
 		fmt.Fprintln(w, "trace:")
-		for _, l := range lines {
-			fmt.Fprint(w, indent(formatValue(l), "  "))
+		for _, l := range r.Lines {
+			fmt.Fprint(w, indent(l, "  "))
 		}
 	}
-	if steps := list(r, "steps"); len(steps) > 0 {
+	if len(r.Steps) > 0 {
 		fmt.Fprintln(w, "model steps:")
 		tw = newTable(w, 2)
-		for _, s := range steps {
-			m, _ := s.(map[string]any)
-			persona := str(m, "persona")
-			if ad := str(m, "adapter"); ad != "" && !strings.EqualFold(ad, persona) {
-				persona += " (adapter " + ad + ")"
+		for _, s := range r.Steps {
+			persona := s.Persona
+			if s.Adapter != "" && !strings.EqualFold(s.Adapter, persona) {
+				persona += " (adapter " + s.Adapter + ")"
 			}
-			took := ""
-			if _, ok := num(m, "duration_ms"); ok {
-				took = integer(m, "duration_ms") + " ms"
-			}
+			took := fmt.Sprintf("%d ms", s.DurationMS)
 			tokens := ""
-			if n, ok := num(m, "window"); ok && n > 0 {
-				tokens = fmt.Sprintf("%s/%s prompt tokens, output <= %s", integer(m, "prompt_tokens"), integer(m, "window"), integer(m, "max_tokens"))
+			if s.Window > 0 {
+				tokens = fmt.Sprintf("%d/%d prompt tokens, output <= %d", s.PromptTokens, s.Window, s.MaxTokens)
 			}
 			note := ""
-			if e := str(m, "error"); e != "" {
-				note = "error: " + shorten(e, 80)
+			if s.Error != "" {
+				note = "error: " + shorten(s.Error, 80)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", str(m, "state"), persona, took, tokens, note)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.State, persona, took, tokens, note)
 		}
 		tw.Flush()
 	}
-	if n, ok := num(r, "context_size"); ok && n > 0 {
-		fmt.Fprintf(w, "context: %s tokens\n", integer(r, "context_size"))
+	if r.ContextSize > 0 {
+		fmt.Fprintf(w, "context: %d tokens\n", r.ContextSize)
 	}
-	if methods := list(r, "methods"); len(methods) > 0 {
+	if len(r.Methods) > 0 {
 		fmt.Fprintln(w, "method attempts:")
-		for _, a := range methods {
-			m, _ := a.(map[string]any)
-			fmt.Fprintf(w, "  attempt %s: %s\n", integer(m, "attempt"), str(m, "verdict"))
-			for _, f := range list(m, "findings") {
-				fmt.Fprintf(w, "    - %s\n", formatValue(f))
+		for _, m := range r.Methods {
+			fmt.Fprintf(w, "  attempt %d: %s\n", m.Attempt, m.Verdict)
+			for _, f := range m.Findings {
+				fmt.Fprintf(w, "    - %s\n", f)
 			}
-			if e := str(m, "error"); e != "" {
-				fmt.Fprintf(w, "    trial error: %s\n", shorten(e, 300))
-			} else if t := str(m, "trial"); t != "" {
-				fmt.Fprintf(w, "    trial result: %s\n", shorten(t, 200))
+			if m.Error != "" {
+				fmt.Fprintf(w, "    trial error: %s\n", shorten(m.Error, 300))
+			} else if m.Trial != "" {
+				fmt.Fprintf(w, "    trial result: %s\n", shorten(m.Trial, 200))
 			}
-			fmt.Fprint(w, indent(str(m, "source"), "    "))
+			fmt.Fprint(w, indent(m.Source, "    "))
 		}
 	}
-	if findings := list(r, "findings"); len(findings) > 0 {
+	if len(r.Findings) > 0 {
 		fmt.Fprintln(w, "findings:")
-		for _, f := range findings {
-			fmt.Fprintf(w, "  - %s\n", formatValue(f))
+		for _, f := range r.Findings {
+			fmt.Fprintf(w, "  - %s\n", f)
 		}
 	}
-	if res := str(r, "result"); res != "" {
+	if r.Result != "" {
 		fmt.Fprintln(w, "result:")
-		fmt.Fprint(w, indent(res, "  "))
+		fmt.Fprint(w, indent(r.Result, "  "))
 	}
 }

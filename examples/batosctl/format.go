@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"github.com/batos/batos/bridge/wire"
 )
 
 // jsonable converts a decoded wire value into one encoding/json accepts
@@ -86,10 +88,14 @@ func formatValue(v any) string {
 }
 
 // formatSlotValue is formatValue with strings quoted, so that a slot
-// holding "1" is told apart from one holding 1.
+// holding "1" is told apart from one holding 1, and a reference written
+// @OID, as set takes it.
 func formatSlotValue(v any) string {
 	if s, ok := v.(string); ok {
 		return strconv.Quote(s)
+	}
+	if oid, ok, err := wire.AsRefValue(v); ok && err == nil {
+		return "@" + strconv.FormatUint(oid, 10)
 	}
 	return formatValue(v)
 }
@@ -166,55 +172,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// Accessors for decoded maps: they return the zero value for a missing
-// key or a value of another type.
-
-func str(m map[string]any, k string) string {
-	switch x := m[k].(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	default:
-		return formatValue(x)
-	}
-}
-
-func num(m map[string]any, k string) (float64, bool) {
-	switch x := m[k].(type) {
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case float64:
-		return x, true
-	}
-	return 0, false
-}
-
-func integer(m map[string]any, k string) string {
-	switch x := m[k].(type) {
-	case int64, uint64:
-		return fmt.Sprint(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case nil:
-		return "?"
-	default:
-		return formatValue(x)
-	}
-}
-
-func list(m map[string]any, k string) []any {
-	l, _ := m[k].([]any)
-	return l
-}
-
-func dict(m map[string]any, k string) map[string]any {
-	d, _ := m[k].(map[string]any)
-	return d
 }
 
 // indent prefixes every line of s with pre.

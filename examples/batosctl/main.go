@@ -8,8 +8,9 @@
 //
 //	send TARGET SELECTOR [--args JSON-array] [--kwargs JSON-object] [--wait]
 //	        send a message; a message the object does not understand starts
-//	        a cognitive cycle, and --wait follows it to its end and sends
-//	        the message again once the cycle is COMPLETE
+//	        a cognitive cycle, and --wait waits for its end (wait_cycle,
+//	        asked again each minute the cycle runs on) and sends the
+//	        message again once the cycle is COMPLETE
 //	inspect TARGET                 slots, parents and methods (source,
 //	                               author persona, audit findings)
 //	cycles [--limit N]             recent cognitive cycles, newest first
@@ -20,9 +21,14 @@
 //	search QUERY [--mode auto|bm25|vector|hybrid] [--limit N] [--filter k=v]...
 //	                               search the catalog
 //	status                         model, device, adapters, queue, counters
-//	set TARGET SLOT JSON-VALUE     set a slot, e.g. set genesis_obj greeting '"hi"'
+//	set TARGET SLOT JSON-VALUE|@REF
+//	                               set a slot, e.g. set genesis_obj greeting '"hi"';
+//	                               @REF (an OID or a name) sets a reference,
+//	                               e.g. set genesis_obj 'extra*' @traits_obj
 //
-// TARGET is an object's name (genesis_obj) or its number (all digits).
+// TARGET is an object's name (genesis_obj) or its number (all digits). In
+// JSON values a reference to an object is {"oid": N}, as inspect and
+// --json show one.
 // Flags may come before or after the arguments; "--" ends the flags (so
 // that a negative number or a word starting with "-" can be an argument).
 //

@@ -12,17 +12,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batos/batos/bridge"
 	"github.com/batos/batos/bridge/wire"
 )
 
 // fakeDaemon answers like batosd's handler with canned results. Cycle 42
-// (display_yourself) is RUNNING when first shown and COMPLETE afterwards,
-// after which the message answers; cycle 43 (fly) FAILED.
+// (display_yourself) is RUNNING when first shown (and the first wait for
+// it passes its deadline) and COMPLETE afterwards, after which the
+// message answers; cycle 43 (fly) FAILED.
 type fakeDaemon struct {
 	mu       sync.Mutex
-	shown    map[string]int // show_cycle calls per cycle
+	shown    map[string]int // show_cycle and wait_cycle calls per cycle
 	learned  bool           // display_yourself was installed
 	requests []*wire.Request
 }
@@ -38,6 +40,8 @@ func (f *fakeDaemon) Handle(ctx context.Context, req *wire.Request) *wire.Reply 
 		return f.dispatch(req)
 	case wire.CmdShowCycle:
 		return f.showCycle(req.CycleID)
+	case wire.CmdWaitCycle:
+		return f.waitCycle(req)
 	case wire.CmdInspect:
 		if req.Target.String() == "weird" {
 			return wire.OK("not an object description")
@@ -76,8 +80,8 @@ func (f *fakeDaemon) Handle(ctx context.Context, req *wire.Request) *wire.Reply 
 
 func (f *fakeDaemon) dispatch(req *wire.Request) *wire.Reply {
 	mission := func(sel, id string) *wire.Reply {
-		return wire.OK(wire.Map{"mission": true, "cycle_id": id, "target": int64(1),
-			"message": "Mission to handle '" + sel + "' dispatched to the Composite Mind."})
+		return wire.OK(&wire.MissionStarted{Mission: true, CycleID: id, Target: 1,
+			Message: "Mission to handle '" + sel + "' dispatched to the Composite Mind."})
 	}
 	switch req.MessageName {
 	case "display_yourself":
@@ -115,34 +119,47 @@ func (f *fakeDaemon) showCycle(id string) *wire.Reply {
 	return wire.Errorf(wire.CodeNotFound, "vm: no such cycle: %s", id)
 }
 
+// waitCycle is showCycle once the cycle has ended: the first wait for
+// cycle 42 passes its deadline first.
+func (f *fakeDaemon) waitCycle(req *wire.Request) *wire.Reply {
+	if req.TimeoutMS <= 0 || time.Duration(req.TimeoutMS)*time.Millisecond > wire.MaxWaitTimeout {
+		return wire.Errorf(wire.CodeBadRequest, "timeout_ms %d", req.TimeoutMS)
+	}
+	if req.CycleID == "42" && f.shown["42"] == 0 {
+		f.shown["42"]++
+		return wire.Errorf(wire.CodeDeadlineExceeded, "batosd: the cycle is still running at the wait's deadline")
+	}
+	return f.showCycle(req.CycleID)
+}
+
 // fakeCycle is shaped like batosd's cycleInfo.
 func fakeCycle(id, state string, full bool) wire.CycleInfo {
 	c := wire.CycleInfo{
 		ID: id, Target: wire.ByNumber(1), State: state,
 		Started: "2026-11-26T09:00:00.000Z", Finished: "2026-11-26T09:00:03.500Z",
-		MissionBrief: wire.Map{"type": "unhandled_message", "selector": "display_yourself", "brief": "display yourself"},
+		MissionBrief: wire.MissionBrief{Type: "unhandled_message", Selector: "display_yourself", Brief: "display yourself"},
 		Transitions: []wire.Transition{
-			{State: "IDLE", At: "2026-11-26T09:00:00.000Z", Note: "1ms"},
-			{State: "DECOMPOSING", At: "2026-11-26T09:00:00.001Z", Note: "1.2s"},
-			{State: "DELEGATING", At: "2026-11-26T09:00:01.201Z", Note: "1.5s"},
-			{State: "SYNTHESIZING", At: "2026-11-26T09:00:02.701Z", Note: "0.8s"},
+			{State: "IDLE", At: "2026-11-26T09:00:00.000Z", DurationUS: 1_000},
+			{State: "DECOMPOSING", At: "2026-11-26T09:00:00.001Z", DurationUS: 1_200_000},
+			{State: "DELEGATING", At: "2026-11-26T09:00:01.201Z", DurationUS: 1_500_000},
+			{State: "SYNTHESIZING", At: "2026-11-26T09:00:02.701Z", DurationUS: 800_000},
 		},
 	}
 	if state == stateFailed {
 		c.Error = "guardian: audit failed: 1 finding"
 	}
 	if full {
-		c.Result = wire.Value{V: wire.Map{
-			"outcome":  "method installed",
-			"result":   "def display_yourself(self):\n    return repr(self)\n",
-			"lines":    wire.List{"doesNotUnderstand: display_yourself", "[pLLM] Activated expert: BRICK", "guardian audit passed"},
-			"findings": wire.List{"covenant: ok"},
-			"attempts": int64(1),
-			"steps": wire.List{
-				wire.Map{"state": "DECOMPOSING", "persona": "BRICK", "adapter": "brick", "prompt": "p", "output": "o", "error": "", "duration_ms": int64(1200)},
-				wire.Map{"state": "SYNTHESIZING", "persona": "ROBIN", "adapter": "", "prompt": "p", "output": "o", "error": "grammar", "duration_ms": int64(800)},
+		c.Result = &wire.CycleResult{
+			Outcome:  "method installed",
+			Result:   "def display_yourself(self):\n    return repr(self)\n",
+			Lines:    []string{"doesNotUnderstand: display_yourself", "[pLLM] Activated expert: BRICK", "guardian audit passed"},
+			Findings: []string{"covenant: ok"},
+			Attempts: 1,
+			Steps: []wire.CycleStep{
+				{State: "DECOMPOSING", Persona: "BRICK", Adapter: "brick", Prompt: "p", Output: "o", Error: "", DurationMS: 1200},
+				{State: "SYNTHESIZING", Persona: "ROBIN", Adapter: "", Prompt: "p", Output: "o", Error: "grammar", DurationMS: 800},
 			},
-		}}
+		}
 	}
 	return c
 }
@@ -151,7 +168,8 @@ func fakeObject() *wire.ObjectInfo {
 	return &wire.ObjectInfo{
 		OID: 1, Name: "genesis_obj", Repr: "<UvmObject oid=1 slots=['parent*', 'greeting']>",
 		Parents: []wire.Ref{wire.ByNumber(0)},
-		Slots:   []wire.SlotInfo{{Name: "greeting", Kind: "str", Value: wire.Value{V: "hello"}}, {Name: "count", Kind: "int", Value: wire.Value{V: int64(3)}}},
+		Slots: []wire.SlotInfo{{Name: "greeting", Kind: "str", Value: wire.Value{V: "hello"}}, {Name: "count", Kind: "int", Value: wire.Value{V: int64(3)}},
+			{Name: "friend", Kind: "ref", Value: wire.Value{V: wire.RefValue(7)}}},
 		Methods: []wire.MethodInfo{
 			{Name: "display_yourself", Source: "def display_yourself(self):\n    return repr(self)\n", CycleID: "42",
 				Findings: []wire.Finding{{Rule: "verdict", Message: "passed"}, {Rule: "author", Message: "BRICK"}, {Rule: "audit", Message: "warning: unused variable"}}},
@@ -163,14 +181,12 @@ func fakeObject() *wire.ObjectInfo {
 func fakeStatus() *wire.StatusInfo {
 	return &wire.StatusInfo{
 		Version: "0.1.0", UptimeSeconds: 3725.4, Objects: 120, Cycles: 5, ActiveCycles: 1,
-		Model: "llama 8B Q4_K - Medium",
-		Extra: wire.Map{
-			"device": "CUDA0:20,CPU:12 output:CPU", "queue_depth": int64(0), "queue_capacity": int64(64), "workers": int64(2),
-			"cycles_done": int64(3), "cycles_failed": int64(1), "cycles_aborted": int64(1),
-			"adapters": wire.Map{"hot": wire.List{"BRICK"}, "warm": wire.List{"BRICK", "ROBIN"}, "cold": wire.List{"ALFRED", "BABS", "BRICK", "ROBIN"},
-				"hot_hits": int64(7), "warm_hits": int64(2), "cold_loads": int64(2), "hot_loads": int64(2), "hot_evictions": int64(0), "warm_evictions": int64(0)},
-			"heartbeat": "30s",
-		},
+		Model:  "llama 8B Q4_K - Medium",
+		Device: "CUDA0:20,CPU:12 output:CPU", QueueDepth: 0, QueueCapacity: 64, Workers: 2,
+		CyclesDone: 3, CyclesFailed: 1, CyclesAborted: 1,
+		Adapters: &wire.AdapterInfo{Hot: []string{"BRICK"}, Warm: []string{"BRICK", "ROBIN"}, Cold: []string{"ALFRED", "BABS", "BRICK", "ROBIN"},
+			HotHits: 7, WarmHits: 2, ColdLoads: 2, HotLoads: 2, HotEvictions: 0, WarmEvictions: 0},
+		Extra: wire.Map{"heartbeat": "30s"},
 	}
 }
 
@@ -230,7 +246,7 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "send mission", args: []string{"send", "genesis_obj", "display_yourself"},
 			stdout: []string{"Mission to handle 'display_yourself' dispatched to the Composite Mind.", "cycle 42 (target 1)", "batosctl cycle 42"}},
-		{name: "send wait complete", args: []string{"send", "genesis_obj", "display_yourself", "--wait", "--poll", "5ms"},
+		{name: "send wait complete", args: []string{"send", "genesis_obj", "display_yourself", "--wait"},
 			stdout: []string{"dispatched", "cycle 42", "  IDLE\n  DECOMPOSING\n  DELEGATING\n  SYNTHESIZING\n",
 				"cycle 42 COMPLETE: method installed (3.5s)", "<UvmObject oid=1 slots=['parent*', 'display_yourself']>\n"},
 			request: func(t *testing.T, reqs []*wire.Request) {
@@ -238,17 +254,17 @@ func TestRun(t *testing.T) {
 				for _, r := range reqs {
 					cmds = append(cmds, r.Command)
 				}
-				want := "dispatch_message show_cycle show_cycle dispatch_message"
+				want := "dispatch_message wait_cycle wait_cycle dispatch_message"
 				if got := strings.Join(cmds, " "); got != want {
 					t.Errorf("requests = %s, want %s", got, want)
 				}
 			}},
-		{name: "send wait complete json", args: []string{"--json", "send", "genesis_obj", "display_yourself", "--wait", "--poll=5ms"},
+		{name: "send wait complete json", args: []string{"--json", "send", "genesis_obj", "display_yourself", "--wait"},
 			isJSON: true, stdout: []string{`"dispatch"`, `"cycle_id": "42"`, `"state": "COMPLETE"`, `"result": "<UvmObject oid=1`}},
-		{name: "send wait failed", args: []string{"send", "genesis_obj", "fly", "--wait", "--poll", "5ms"}, code: exitCycleFailed,
+		{name: "send wait failed", args: []string{"send", "genesis_obj", "fly", "--wait"}, code: exitCycleFailed,
 			stdout: []string{"cycle 43", "cycle 43 FAILED after 3.5s", "batosctl cycle 43"},
 			stderr: []string{"cycle 43 ended FAILED: guardian: audit failed"}},
-		{name: "send wait failed json", args: []string{"send", "genesis_obj", "fly", "--wait", "--poll", "5ms", "--json"}, code: exitCycleFailed,
+		{name: "send wait failed json", args: []string{"send", "genesis_obj", "fly", "--wait", "--json"}, code: exitCycleFailed,
 			isJSON: true, stdout: []string{`"state": "FAILED"`}},
 		{name: "send args kwargs", args: []string{"send", "7", "echo", "--args", `[1, "two", 2.5, [true, null]]`, "--kwargs", `{"n": 18446744073709551615}`, "--json"},
 			isJSON: true, stdout: []string{`"target": "7"`},
@@ -333,6 +349,36 @@ func TestRun(t *testing.T) {
 					t.Errorf("set request = %+v", r)
 				}
 			}},
+		{name: "set reference", args: []string{"set", "genesis_obj", "friend", "@7"},
+			stdout: []string{"genesis_obj.friend = @7"},
+			request: func(t *testing.T, reqs []*wire.Request) {
+				if oid, ok, err := wire.AsRefValue(reqs[0].Value.V); len(reqs) != 1 || !ok || err != nil || oid != 7 {
+					t.Errorf("set request = %+v", reqs[0])
+				}
+			}},
+		{name: "set reference by name", args: []string{"set", "genesis_obj", "parent*", "@genesis_obj"},
+			stdout: []string{"genesis_obj.parent* = @1"},
+			request: func(t *testing.T, reqs []*wire.Request) {
+				if len(reqs) != 2 || reqs[0].Command != wire.CmdInspect || reqs[1].Command != wire.CmdSetSlot {
+					t.Fatalf("requests %+v", reqs)
+				}
+				if oid, ok, _ := wire.AsRefValue(reqs[1].Value.V); !ok || oid != 1 {
+					t.Errorf("set request = %+v", reqs[1])
+				}
+			}},
+		{name: "set references as JSON", args: []string{"set", "genesis_obj", "parent*", `[{"oid": 1}]`},
+			stdout: []string{`genesis_obj.parent* = [{"oid":1}]`},
+			request: func(t *testing.T, reqs []*wire.Request) {
+				l, _ := reqs[0].Value.V.([]any)
+				if oid, ok, _ := wire.AsRefValue(l[0]); len(l) != 1 || !ok || oid != 1 {
+					t.Errorf("set request = %+v", reqs[0])
+				}
+			}},
+		{name: "set reference to nothing", args: []string{"set", "genesis_obj", "friend", "@nobody"}, code: exitServer,
+			stderr: []string{"not_found"}},
+		{name: "set empty reference", args: []string{"set", "genesis_obj", "friend", "@"}, code: exitUsage,
+			stderr: []string{"empty TARGET"}},
+		{name: "inspect reference", args: []string{"inspect", "genesis_obj"}, stdout: []string{"friend", "ref", "@7"}},
 		{name: "set negative number", args: []string{"set", "genesis_obj", "count", "-5"},
 			stdout: []string{"genesis_obj.count = -5"}},
 		{name: "set not json", args: []string{"set", "genesis_obj", "greeting", "hi"}, code: exitUsage, stderr: []string{"not JSON"}},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -16,11 +17,14 @@ const (
 	stateAborted  = "ABORTED"
 )
 
+// busyRetry is how long send --wait waits before it asks again when the
+// daemon holds as many waits as it will.
+const busyRetry = time.Second
+
 func sendCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	argsJSON := fs.String("args", "", "positional arguments as a JSON `array`, e.g. '[1, \"two\"]'")
 	kwargsJSON := fs.String("kwargs", "", "keyword arguments as a JSON `object`, e.g. '{\"n\": 3}'")
-	wait := fs.Bool("wait", false, "when the message starts a cognitive cycle, wait for its end and send the message again if it is COMPLETE")
-	fs.DurationVar(&a.pollInterval, "poll", a.pollInterval, "with --wait, how often to ask for the cycle's state")
+	wait := fs.Bool("wait", false, "when the message starts a cognitive cycle, wait for its end (wait_cycle) and send the message again if it is COMPLETE")
 	return func(ctx context.Context, pos []string) error {
 		if err := wantArgs("send", pos, "TARGET", "SELECTOR"); err != nil {
 			return err
@@ -46,25 +50,8 @@ func sendCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) error
 			}
 			req.Kwargs = m
 		}
-		if a.pollInterval <= 0 {
-			return usagef("--poll must be positive")
-		}
 		return a.send(ctx, req, *wait)
 	}
-}
-
-// mission is the reply of a message that started a cognitive cycle.
-type mission struct {
-	message, cycleID string
-	target           any
-}
-
-func asMission(v any) (mission, bool) {
-	m, ok := v.(map[string]any)
-	if !ok || m["mission"] != true {
-		return mission{}, false
-	}
-	return mission{message: str(m, "message"), cycleID: str(m, "cycle_id"), target: m["target"]}, true
 }
 
 func (a *app) send(ctx context.Context, req *wire.Request, wait bool) error {
@@ -72,14 +59,14 @@ func (a *app) send(ctx context.Context, req *wire.Request, wait bool) error {
 	if err != nil {
 		return err
 	}
-	ms, ok := asMission(res)
+	ms, ok := wire.Value{V: res}.Mission()
 	if !ok || !wait {
 		if a.g.json {
 			return writeJSON(a.stdout, res)
 		}
 		if ok {
 			a.printMission(ms)
-			fmt.Fprintf(a.stdout, "follow it with: batosctl cycle %s\n", ms.cycleID)
+			fmt.Fprintf(a.stdout, "follow it with: batosctl cycle %s\n", ms.CycleID)
 			return nil
 		}
 		fmt.Fprintln(a.stdout, formatValue(res))
@@ -89,33 +76,31 @@ func (a *app) send(ctx context.Context, req *wire.Request, wait bool) error {
 	if !a.g.json {
 		a.printMission(ms)
 	}
-	cycle, err := a.waitCycle(ctx, ms.cycleID)
+	raw, cycle, err := a.waitCycle(ctx, ms.CycleID)
 	if err != nil {
 		return err
 	}
-	state := str(cycle, "state")
-	result := dict(cycle, "result")
-	out := map[string]any{"dispatch": res, "cycle": cycle}
-	if state != stateComplete {
+	out := map[string]any{"dispatch": res, "cycle": raw}
+	if cycle.State != stateComplete {
 		if a.g.json {
 			if err := writeJSON(a.stdout, out); err != nil {
 				return err
 			}
 		} else {
-			fmt.Fprintf(a.stdout, "cycle %s %s", ms.cycleID, state)
-			if d := between(str(cycle, "started"), str(cycle, "finished")); d != "" {
+			fmt.Fprintf(a.stdout, "cycle %s %s", ms.CycleID, cycle.State)
+			if d := between(cycle.Started, cycle.Finished); d != "" {
 				fmt.Fprintf(a.stdout, " after %s", d)
 			}
-			fmt.Fprintf(a.stdout, "\nsee the trace with: batosctl cycle %s\n", ms.cycleID)
+			fmt.Fprintf(a.stdout, "\nsee the trace with: batosctl cycle %s\n", ms.CycleID)
 		}
-		return &cycleFailedError{id: ms.cycleID, state: state, reason: str(cycle, "error")}
+		return &cycleFailedError{id: ms.CycleID, state: cycle.State, reason: cycle.Error}
 	}
 	if !a.g.json {
-		fmt.Fprintf(a.stdout, "cycle %s COMPLETE", ms.cycleID)
-		if o := str(result, "outcome"); o != "" {
-			fmt.Fprintf(a.stdout, ": %s", o)
+		fmt.Fprintf(a.stdout, "cycle %s COMPLETE", ms.CycleID)
+		if cycle.Result != nil && cycle.Result.Outcome != "" {
+			fmt.Fprintf(a.stdout, ": %s", cycle.Result.Outcome)
 		}
-		if d := between(str(cycle, "started"), str(cycle, "finished")); d != "" {
+		if d := between(cycle.Started, cycle.Finished); d != "" {
 			fmt.Fprintf(a.stdout, " (%s)", d)
 		}
 		fmt.Fprintln(a.stdout)
@@ -129,7 +114,7 @@ func (a *app) send(ctx context.Context, req *wire.Request, wait bool) error {
 	if a.g.json {
 		return writeJSON(a.stdout, out)
 	}
-	if ms2, ok := asMission(again); ok {
+	if ms2, ok := (wire.Value{V: again}).Mission(); ok {
 		// The cycle ended without teaching the object the message (a
 		// text response, say): report the new mission, do not chase it.
 		fmt.Fprintf(a.stdout, "sent again, the message started another cycle:\n")
@@ -140,49 +125,51 @@ func (a *app) send(ctx context.Context, req *wire.Request, wait bool) error {
 	return nil
 }
 
-func (a *app) printMission(ms mission) {
-	if ms.message != "" {
-		fmt.Fprintln(a.stdout, ms.message)
+func (a *app) printMission(ms *wire.MissionStarted) {
+	if ms.Message != "" {
+		fmt.Fprintln(a.stdout, ms.Message)
 	}
-	fmt.Fprintf(a.stdout, "cycle %s", ms.cycleID)
-	if ms.target != nil {
-		fmt.Fprintf(a.stdout, " (target %s)", formatValue(ms.target))
+	fmt.Fprintf(a.stdout, "cycle %s", ms.CycleID)
+	if ms.Target != 0 {
+		fmt.Fprintf(a.stdout, " (target %d)", ms.Target)
 	}
 	fmt.Fprintln(a.stdout)
 }
 
-// waitCycle polls show_cycle until the cycle ends, printing each state it
-// enters (unless --json), and returns the last show_cycle result.
-func (a *app) waitCycle(ctx context.Context, id string) (map[string]any, error) {
-	printed := 0
-	tick := time.NewTicker(a.pollInterval)
-	defer tick.Stop()
+// waitCycle waits for the cycle to end with wait_cycle, asking again each
+// time a wait's deadline (wire.DefaultWaitTimeout) passes first, and
+// after busyRetry when the daemon holds all the waits it will. It prints
+// the states the cycle went through (unless --json) and returns the
+// cycle as it came and decoded.
+func (a *app) waitCycle(ctx context.Context, id string) (any, *wire.CycleInfo, error) {
+	step := wire.DefaultWaitTimeout
+	req := &wire.Request{Command: wire.CmdWaitCycle, CycleID: id, TimeoutMS: step.Milliseconds()}
 	for {
-		res, err := a.call(ctx, &wire.Request{Command: wire.CmdShowCycle, CycleID: id})
-		if err != nil {
-			return nil, err
+		// The reply may take the whole wait, then the usual reply time.
+		res, err := a.callWithin(ctx, req, step+a.g.timeout)
+		var re *wire.ReplyError
+		switch {
+		case errors.As(err, &re) && (re.Code == wire.CodeDeadlineExceeded || re.Code == wire.CodeTimeout):
+			continue // the cycle is still running
+		case errors.As(err, &re) && re.Code == wire.CodeBusy:
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(busyRetry):
+			}
+			continue
+		case err != nil:
+			return nil, nil, err
 		}
-		cycle, ok := res.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("show_cycle %s: unexpected result %s", id, formatValue(res))
+		var c wire.CycleInfo
+		if err := (wire.Value{V: res}).Decode(&c); err != nil {
+			return nil, nil, fmt.Errorf("wait_cycle %s: unexpected result: %w", id, err)
 		}
 		if !a.g.json {
-			trans := list(cycle, "transitions")
-			for _, t := range trans[min(printed, len(trans)):] {
-				if tm, ok := t.(map[string]any); ok {
-					fmt.Fprintf(a.stdout, "  %s\n", str(tm, "state"))
-				}
+			for _, t := range c.Transitions {
+				fmt.Fprintf(a.stdout, "  %s\n", t.State)
 			}
-			printed = max(printed, len(trans))
 		}
-		switch str(cycle, "state") {
-		case stateComplete, stateFailed, stateAborted:
-			return cycle, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
+		return res, &c, nil
 	}
 }

@@ -32,16 +32,7 @@ func statusCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) err
 	}
 }
 
-// statusKeys are the Extra keys printStatus lays out itself; any other
-// key is listed as it comes.
-var statusKeys = map[string]bool{
-	"device": true, "queue_depth": true, "queue_capacity": true, "workers": true,
-	"cycles_done": true, "cycles_failed": true, "cycles_aborted": true, "adapters": true, "context_size": true,
-	"layers": true, "gpu_layers": true,
-}
-
 func (a *app) printStatus(st *wire.StatusInfo) {
-	x := map[string]any(st.Extra)
 	tw := newTable(a.stdout, 1)
 	field := func(name, format string, args ...any) {
 		fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{name}, args...)...)
@@ -50,52 +41,54 @@ func (a *app) printStatus(st *wire.StatusInfo) {
 		field("version", "%s", st.Version)
 	}
 	field("model", "%s", orDash(st.Model))
-	if dev := str(x, "device"); dev != "" {
-		field("device", "%s", dev)
-		if _, ok := x["gpu_layers"]; ok {
-			field("layers", "%s of %s offloaded to a GPU", integer(x, "gpu_layers"), integer(x, "layers"))
-		} else if l := layersOffloaded(dev); l != "" {
+	if st.Device != "" {
+		field("device", "%s", st.Device)
+		if st.Layers > 0 {
+			field("layers", "%d of %d offloaded to a GPU", st.GPULayers, st.Layers)
+		} else if l := layersOffloaded(st.Device); l != "" {
 			field("layers", "%s", l)
 		}
 	}
-	if _, ok := x["context_size"]; ok {
-		field("context", "%s tokens per prompt and output", integer(x, "context_size"))
+	if st.ContextSize > 0 {
+		field("context", "%d tokens per prompt and output", st.ContextSize)
 	}
 	field("uptime", "%s", (time.Duration(st.UptimeSeconds * float64(time.Second))).Round(time.Second))
 	field("objects", "%d", st.Objects)
-	cycles := fmt.Sprintf("%d (%d running)", st.Cycles, st.ActiveCycles)
-	if _, ok := x["cycles_done"]; ok {
-		cycles += fmt.Sprintf("; since start: %s done, %s failed, %s aborted",
-			integer(x, "cycles_done"), integer(x, "cycles_failed"), integer(x, "cycles_aborted"))
+	field("cycles", "%d (%d running); since start: %d done, %d failed, %d aborted",
+		st.Cycles, st.ActiveCycles, st.CyclesDone, st.CyclesFailed, st.CyclesAborted)
+	if st.QueueCapacity > 0 {
+		field("queue", "%d waiting of %d, %d worker(s)", st.QueueDepth, st.QueueCapacity, st.Workers)
 	}
-	field("cycles", "%s", cycles)
-	if _, ok := x["queue_depth"]; ok {
-		field("queue", "%s waiting of %s, %s worker(s)", integer(x, "queue_depth"), integer(x, "queue_capacity"), integer(x, "workers"))
+	if st.ImageBytes > 0 {
+		disk := fmt.Sprintf("image %s", mebibytes(st.ImageBytes))
+		if st.FreeBytes >= 0 {
+			disk += fmt.Sprintf(", %s free", mebibytes(st.FreeBytes))
+		}
+		field("disk", "%s", disk)
 	}
-	if ad := dict(x, "adapters"); ad != nil {
-		names := func(k string) string {
-			var s []string
-			for _, n := range list(ad, k) {
-				s = append(s, formatValue(n))
-			}
+	if ad := st.Adapters; ad != nil {
+		names := func(s []string) string {
 			if len(s) == 0 {
 				return "-"
 			}
 			return strings.Join(s, ", ")
 		}
-		field("adapters hot", "%s", names("hot"))
-		field("adapters warm", "%s", names("warm"))
-		field("adapters cold", "%s", names("cold"))
-		field("adapter hits", "hot %s, warm %s", integer(ad, "hot_hits"), integer(ad, "warm_hits"))
-		field("adapter loads", "cold %s, hot %s", integer(ad, "cold_loads"), integer(ad, "hot_loads"))
-		field("adapter evictions", "hot %s, warm %s", integer(ad, "hot_evictions"), integer(ad, "warm_evictions"))
+		field("adapters hot", "%s", names(ad.Hot))
+		field("adapters warm", "%s", names(ad.Warm))
+		field("adapters cold", "%s", names(ad.Cold))
+		field("adapter hits", "hot %d, warm %d", ad.HotHits, ad.WarmHits)
+		field("adapter loads", "cold %d, hot %d", ad.ColdLoads, ad.HotLoads)
+		field("adapter evictions", "hot %d, warm %d", ad.HotEvictions, ad.WarmEvictions)
 	}
-	for _, k := range sortedKeys(x) {
-		if !statusKeys[k] {
-			field(strings.ReplaceAll(k, "_", " "), "%s", formatValue(x[k]))
-		}
+	for _, k := range sortedKeys(st.Extra) {
+		field(strings.ReplaceAll(k, "_", " "), "%s", formatValue(st.Extra[k]))
 	}
 	tw.Flush()
+}
+
+// mebibytes renders n bytes in MiB, one decimal.
+func mebibytes(n int64) string {
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
 }
 
 func orDash(s string) string {

@@ -8,8 +8,16 @@ import (
 	"github.com/batos/batos/object"
 )
 
-// fromWire converts a decoded wire value into a slot value.
+// fromWire converts a decoded wire value into a slot value. A map of
+// exactly the shape {"oid": N} is a reference (wire.AsRefValue), as
+// toWire sends one; that the object exists is checkRefs's business.
 func fromWire(v any) (object.Value, error) {
+	if oid, ok, err := wire.AsRefValue(v); ok {
+		if err != nil {
+			return nil, err
+		}
+		return object.Ref(oid), nil
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -67,8 +75,25 @@ func mapFromWire(m map[string]any) (object.Map, error) {
 	return out, nil
 }
 
+// refsIn appends the OIDs v refers to, in lists and maps too.
+func refsIn(oids []object.OID, v object.Value) []object.OID {
+	switch x := v.(type) {
+	case object.Ref:
+		return append(oids, object.OID(x))
+	case object.List:
+		for _, e := range x {
+			oids = refsIn(oids, e)
+		}
+	case object.Map:
+		for _, e := range x {
+			oids = refsIn(oids, e)
+		}
+	}
+	return oids
+}
+
 // toWire converts a slot value to a wire value. References become
-// {"oid": N}; methods, primitives and blobs become descriptive maps; parts
+// {"oid": N} (wire.RefValue), which fromWire reads back; methods, primitives and blobs become descriptive maps; parts
 // nested deeper than the wire format allows are sent as their text form.
 func toWire(v object.Value) any { return toWireDepth(v, 0) }
 
@@ -90,7 +115,7 @@ func toWireDepth(v object.Value, depth int) any {
 	case object.Bytes:
 		return []byte(x)
 	case object.Ref:
-		return wire.Map{"oid": int64(x)}
+		return wire.RefValue(uint64(x))
 	case object.List:
 		out := make(wire.List, len(x))
 		for i, e := range x {

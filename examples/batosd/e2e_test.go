@@ -153,17 +153,36 @@ func cycleCount(t *testing.T, c *bridge.Client) int {
 	return len(cycles)
 }
 
-// waitCycle polls show_cycle until the cycle ends and returns it.
+// waitCycle waits with wait_cycle until the cycle ends and returns it,
+// as show_cycle shows it.
 func waitCycle(t *testing.T, c *bridge.Client, id string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
-		res := call(t, c, &wire.Request{Command: wire.CmdShowCycle, CycleID: id}).(map[string]any)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		rep, err := c.Call(ctx, &wire.Request{Command: wire.CmdWaitCycle, CycleID: id, TimeoutMS: 60_000})
+		cancel()
+		if err != nil {
+			t.Fatalf("wait_cycle: %v", err)
+		}
+		if rep.Code == wire.CodeDeadlineExceeded {
+			continue
+		}
+		if rep.Status != wire.StatusOK {
+			t.Fatalf("wait_cycle: %s: %s", rep.Code, rep.Message)
+		}
+		res := rep.Result.V.(map[string]any)
 		switch res["state"] {
 		case "COMPLETE", "FAILED", "ABORTED":
-			return res
+		default:
+			t.Fatalf("wait_cycle answered before the cycle ended: %v", res["state"])
 		}
-		time.Sleep(100 * time.Millisecond)
+		// The same cycle as show_cycle shows it.
+		shown := call(t, c, &wire.Request{Command: wire.CmdShowCycle, CycleID: id}).(map[string]any)
+		if shown["state"] != res["state"] || shown["finished"] != res["finished"] {
+			t.Fatalf("wait_cycle says %v at %v, show_cycle %v at %v", res["state"], res["finished"], shown["state"], shown["finished"])
+		}
+		return res
 	}
 	t.Fatalf("cycle %s did not end", id)
 	return nil

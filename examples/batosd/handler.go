@@ -13,7 +13,6 @@ import (
 	"github.com/batos/batos/catalog"
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
-	"github.com/batos/batos/vm/sandbox"
 )
 
 // handler answers bridge requests with the VM and the catalog.
@@ -37,34 +36,52 @@ func fail(code string, err error) *wire.Reply {
 	return &wire.Reply{Status: wire.StatusError, Code: code, Message: err.Error()}
 }
 
-// errorReply maps an error to a stable wire code.
-func errorReply(err error) *wire.Reply {
-	switch {
-	case errors.Is(err, object.ErrNotFound), errors.Is(err, vm.ErrNoCycle):
-		return fail(wire.CodeNotFound, err)
-	case errors.Is(err, vm.ErrQueueFull), errors.Is(err, object.ErrConflict):
-		return fail(wire.CodeBusy, err) // retryable
-	case errors.Is(err, sandbox.ErrOutput), errors.Is(err, sandbox.ErrMemory):
-		return fail(wire.CodeTooLarge, err)
-	case errors.Is(err, context.DeadlineExceeded):
-		return fail(wire.CodeTimeout, err)
-	case errors.Is(err, vm.ErrClosed), errors.Is(err, object.ErrClosed), errors.Is(err, sandbox.ErrClosed),
-		errors.Is(err, vm.ErrNoModel), errors.Is(err, context.Canceled), errors.Is(err, object.ErrDiskFull):
-		return fail(wire.CodeUnavailable, err)
-	case errors.Is(err, sandbox.ErrCanceled):
-		return fail(wire.CodeTimeout, err)
-	case errors.Is(err, vm.ErrBadSelector), errors.Is(err, object.ErrInvalid), errors.Is(err, catalog.ErrEmptyDocID),
-		errors.Is(err, catalog.ErrMode), errors.Is(err, vm.ErrNotCallable), errors.Is(err, errBadArgument),
-		errors.Is(err, vm.ErrAudit), errors.Is(err, sandbox.ErrRejected), errors.Is(err, sandbox.ErrCovenant),
-		errors.Is(err, sandbox.ErrSteps), errors.Is(err, sandbox.ErrDepth), errors.Is(err, sandbox.ErrFailed):
-		// The request or the method it ran is at fault, not the server.
-		return fail(wire.CodeBadRequest, err)
-	default:
-		return fail(wire.CodeInternal, err)
-	}
+// coder is implemented by errors that carry their wire code: the sentinel
+// errors of object, vm, vm/sandbox and catalog, and this package's own.
+type coder interface{ Code() string }
+
+// foreignCodes are the codes of errors that cannot carry one: the
+// context's (checked first: they say why a call stopped, where a
+// sentinel wrapping them, such as sandbox.ErrCanceled, only says that it
+// did).
+var foreignCodes = []struct {
+	err  error
+	code string
+}{
+	{context.DeadlineExceeded, wire.CodeTimeout},
+	{context.Canceled, wire.CodeUnavailable}, // the server is shutting down
 }
 
-var errBadArgument = errors.New("batosd: bad argument")
+// errorCode returns the stable wire code of err: a foreign error's, else
+// the first code errors.As finds on err's chain, else internal.
+func errorCode(err error) string {
+	for _, f := range foreignCodes {
+		if errors.Is(err, f.err) {
+			return f.code
+		}
+	}
+	var c coder
+	if errors.As(err, &c) {
+		return c.Code()
+	}
+	return wire.CodeInternal
+}
+
+// errorReply answers err with its stable wire code.
+func errorReply(err error) *wire.Reply { return fail(errorCode(err), err) }
+
+// codedError is one of this package's errors, with its wire code.
+type codedError struct{ code, msg string }
+
+func (e *codedError) Error() string { return e.msg }
+func (e *codedError) Code() string  { return e.code }
+
+var (
+	// errBadArgument is a request value the handler cannot convert.
+	errBadArgument error = &codedError{wire.CodeBadRequest, "batosd: bad argument"}
+	// errWaitDeadline answers a wait_cycle whose deadline passed first.
+	errWaitDeadline error = &codedError{wire.CodeDeadlineExceeded, "batosd: the cycle is still running at the wait's deadline"}
+)
 
 func (h *handler) Handle(ctx context.Context, req *wire.Request) *wire.Reply {
 	var (
@@ -84,6 +101,8 @@ func (h *handler) Handle(ctx context.Context, req *wire.Request) *wire.Reply {
 		result, err = h.listCycles(ctx, req)
 	case wire.CmdShowCycle:
 		result, err = h.showCycle(ctx, req)
+	case wire.CmdWaitCycle:
+		result, err = h.waitCycle(ctx, req)
 	case wire.CmdIngest:
 		result, err = h.ingest(ctx, req)
 	case wire.CmdSearch:
@@ -126,19 +145,45 @@ func (h *handler) dispatch(ctx context.Context, req *wire.Request) (any, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: kwargs: %v", errBadArgument, err)
 	}
+	if err := h.checkRefs(ctx, args, kwargs); err != nil {
+		return nil, err
+	}
 	res, err := h.vm.Dispatch(ctx, req.Target.String(), req.MessageName, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
 	if res.Mission {
-		return wire.Map{
-			"mission":  true,
-			"message":  res.Message,
-			"cycle_id": strconv.FormatUint(uint64(res.Cycle), 10),
-			"target":   int64(res.Target),
+		return &wire.MissionStarted{
+			Mission: true,
+			Message: res.Message,
+			CycleID: res.Cycle.String(),
+			Target:  uint64(res.Target),
 		}, nil
 	}
 	return toWire(res.Value), nil
+}
+
+// checkRefs fails with object.ErrNotFound when a reference in vals names
+// no object, so that a message cannot pass a dangling one to a method
+// (vm.SetSlot checks set_slot's own).
+func (h *handler) checkRefs(ctx context.Context, vals ...object.Value) error {
+	var oids []object.OID
+	for _, v := range vals {
+		oids = refsIn(oids, v)
+	}
+	if len(oids) == 0 {
+		return nil
+	}
+	return h.store.View(ctx, func(tx *object.Tx) error {
+		for _, oid := range oids {
+			if ok, err := tx.Exists(oid); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("%w: reference {\"oid\": %d} names no object", object.ErrNotFound, uint64(oid))
+			}
+		}
+		return nil
+	})
 }
 
 func (h *handler) startCycle(ctx context.Context, req *wire.Request) (any, error) {
@@ -150,7 +195,7 @@ func (h *handler) startCycle(ctx context.Context, req *wire.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return wire.Map{"cycle_id": strconv.FormatUint(uint64(id), 10)}, nil
+	return &wire.CycleStarted{CycleID: id.String()}, nil
 }
 
 func (h *handler) inspect(ctx context.Context, req *wire.Request) (any, error) {
@@ -196,6 +241,9 @@ func (h *handler) setSlot(ctx context.Context, req *wire.Request) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: value: %v", errBadArgument, err)
 	}
+	// vm.SetSlot checks, in its transaction, that references name
+	// objects, that a parent* slot holds references and that the state
+	// machine stays wired.
 	if err := h.vm.SetSlot(ctx, req.Target.String(), req.Slot, v); err != nil {
 		return nil, err
 	}
@@ -219,12 +267,46 @@ func (h *handler) listCycles(ctx context.Context, req *wire.Request) (any, error
 }
 
 func (h *handler) showCycle(ctx context.Context, req *wire.Request) (any, error) {
-	id, err := strconv.ParseUint(req.CycleID, 10, 64)
+	id, err := parseCycleID(req.CycleID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cycle_id %q", errBadArgument, req.CycleID)
+		return nil, err
 	}
-	rec, err := h.vm.Cycle(ctx, object.OID(id))
+	rec, err := h.vm.Cycle(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	info := cycleInfo(rec, true)
+	return &info, nil
+}
+
+func parseCycleID(s string) (object.OID, error) {
+	id, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: cycle_id %q", errBadArgument, s)
+	}
+	return object.OID(id), nil
+}
+
+// waitCycle answers like showCycle once the cycle has ended, or with
+// errWaitDeadline when req.TimeoutMS (wire.DefaultWaitTimeout when zero,
+// cut to wire.MaxWaitTimeout) passes first. The bridge runs it outside
+// its workers and bounds how many it holds (bridge.Options.MaxWaits).
+func (h *handler) waitCycle(ctx context.Context, req *wire.Request) (any, error) {
+	id, err := parseCycleID(req.CycleID)
+	if err != nil {
+		return nil, err
+	}
+	d := wire.DefaultWaitTimeout
+	if req.TimeoutMS > 0 {
+		d = min(time.Duration(req.TimeoutMS)*time.Millisecond, wire.MaxWaitTimeout)
+	}
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	rec, err := h.vm.WaitCycle(wctx, id)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w: cycle %d after %v", errWaitDeadline, uint64(id), d)
+		}
 		return nil, err
 	}
 	info := cycleInfo(rec, true)
@@ -248,44 +330,32 @@ func cycleInfo(r *vm.CycleRecord, full bool) wire.CycleInfo {
 		Started:  stamp(r.Started),
 		Finished: stamp(r.Ended),
 		Error:    r.Error,
-		MissionBrief: wire.Map{
-			"type":     r.Mission,
-			"selector": r.Selector,
-			"brief":    r.Brief,
+		MissionBrief: wire.MissionBrief{
+			Type:     r.Mission,
+			Selector: r.Selector,
+			Brief:    r.Brief,
 		},
 	}
 	for _, s := range r.States {
-		c.Transitions = append(c.Transitions, wire.Transition{State: s.Name, At: stamp(s.Start), Note: s.Duration.String()})
+		c.Transitions = append(c.Transitions, wire.Transition{State: s.Name, At: stamp(s.Start), DurationUS: s.Duration.Microseconds()})
 	}
-	if full {
-		steps := wire.List{}
-		for _, s := range r.Steps {
-			steps = append(steps, wire.Map{"state": s.State, "persona": s.Persona, "adapter": s.Adapter,
-				"prompt": s.Prompt, "output": s.Output, "error": s.Error, "duration_ms": s.Duration.Milliseconds(),
-				"prompt_tokens": int64(s.PromptTokens), "window": int64(s.Window), "max_tokens": int64(s.MaxTokens),
-				"budget_us": s.Budget.Microseconds()})
-		}
-		methods := wire.List{}
-		for _, a := range r.Methods {
-			fs := make(wire.List, len(a.Findings))
-			for i, f := range a.Findings {
-				fs[i] = f
-			}
-			methods = append(methods, wire.Map{"attempt": int64(a.Attempt), "source": a.Source, "verdict": a.Verdict,
-				"findings": fs, "trial": a.Trial, "error": a.Error})
-		}
-		lines := make(wire.List, len(r.Lines))
-		for i, l := range r.Lines {
-			lines[i] = l
-		}
-		findings := make(wire.List, len(r.Findings))
-		for i, f := range r.Findings {
-			findings[i] = f
-		}
-		c.Result = wire.Value{V: wire.Map{"outcome": r.Outcome, "result": r.Result, "lines": lines,
-			"steps": steps, "findings": findings, "attempts": int64(r.Attempts),
-			"methods": methods, "context_size": int64(r.ContextSize)}}
+	if !full {
+		return c
 	}
+	// Lists encode as arrays, empty for nil: the keys are always there.
+	res := &wire.CycleResult{Outcome: r.Outcome, Result: r.Result, Lines: r.Lines,
+		Findings: r.Findings, Attempts: int64(r.Attempts), ContextSize: int64(r.ContextSize)}
+	for _, s := range r.Steps {
+		res.Steps = append(res.Steps, wire.CycleStep{State: s.State, Persona: s.Persona, Adapter: s.Adapter,
+			Prompt: s.Prompt, Output: s.Output, Error: s.Error, DurationMS: s.Duration.Milliseconds(),
+			PromptTokens: int64(s.PromptTokens), Window: int64(s.Window), MaxTokens: int64(s.MaxTokens),
+			BudgetUS: s.Budget.Microseconds()})
+	}
+	for _, a := range r.Methods {
+		res.Methods = append(res.Methods, wire.MethodAttempt{Attempt: int64(a.Attempt), Source: a.Source,
+			Verdict: a.Verdict, Findings: a.Findings, Trial: a.Trial, Error: a.Error})
+	}
+	c.Result = res
 	return c
 }
 
@@ -382,37 +452,23 @@ func (h *handler) status(ctx context.Context) (any, error) {
 		Objects:       objects,
 		Cycles:        st.CyclesDone + st.CyclesFailed + st.CyclesAborted,
 		ActiveCycles:  int64(st.Running),
+		CyclesDone:    st.CyclesDone,
+		CyclesFailed:  st.CyclesFailed,
+		CyclesAborted: st.CyclesAborted,
 		Model:         h.model,
-		Extra: wire.Map{
-			"device":         h.device,
-			"layers":         int64(h.layers),
-			"gpu_layers":     int64(h.gpu),
-			"queue_depth":    int64(st.QueueDepth),
-			"queue_capacity": int64(st.QueueCapacity),
-			"workers":        int64(st.Workers),
-			"cycles_done":    st.CyclesDone,
-			"cycles_failed":  st.CyclesFailed,
-			"cycles_aborted": st.CyclesAborted,
-			"context_size":   int64(st.ContextSize),
-			"adapters":       adapterStatus(a),
-			"image_bytes":    sp.Used,
-			"free_bytes":     sp.Free,
+		Device:        h.device,
+		Layers:        int64(h.layers),
+		GPULayers:     int64(h.gpu),
+		ContextSize:   int64(st.ContextSize),
+		QueueDepth:    int64(st.QueueDepth),
+		QueueCapacity: int64(st.QueueCapacity),
+		Workers:       int64(st.Workers),
+		ImageBytes:    sp.Used,
+		FreeBytes:     sp.Free,
+		Adapters: &wire.AdapterInfo{
+			Hot: a.Hot, Warm: a.Warm, Cold: a.Cold,
+			HotHits: a.HotHits, WarmHits: a.WarmHits, ColdLoads: a.ColdLoads,
+			HotLoads: a.HotLoads, HotEvictions: a.HotEvictions, WarmEvictions: a.WarmEvictions,
 		},
 	}, nil
-}
-
-func strList(s []string) wire.List {
-	out := make(wire.List, len(s))
-	for i, e := range s {
-		out[i] = e
-	}
-	return out
-}
-
-func adapterStatus(a vm.AdapterStatus) wire.Map {
-	return wire.Map{
-		"hot": strList(a.Hot), "warm": strList(a.Warm), "cold": strList(a.Cold),
-		"hot_hits": a.HotHits, "warm_hits": a.WarmHits, "cold_loads": a.ColdLoads,
-		"hot_loads": a.HotLoads, "hot_evictions": a.HotEvictions, "warm_evictions": a.WarmEvictions,
-	}
 }

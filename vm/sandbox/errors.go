@@ -5,40 +5,60 @@ import (
 	"fmt"
 )
 
+// Every sentinel error below has a method Code() string that returns its
+// class, one of the stable codes of the Synaptic Bridge (package
+// bridge/wire, which sandbox does not import): a method that broke a rule
+// or a limit is "bad_request" (the request ran it), except the size limits
+// ("too_large") and the time limit ("timeout"). A server finds it with
+// errors.As on an interface{ Code() string }; the sentinels stay
+// comparable with errors.Is.
 var (
 	// ErrCovenant is returned when a method changed state (on its receiver
 	// or, through their own methods, on other objects) without setting
 	// self._p_changed = True after the change. Nothing the call did is
 	// applied.
-	ErrCovenant = errors.New("sandbox: covenant violation: state changed without self._p_changed = True")
+	ErrCovenant = newError("bad_request", "sandbox: covenant violation: state changed without self._p_changed = True")
 	// ErrSteps is returned when a call ran past Options.MaxSteps.
-	ErrSteps = errors.New("sandbox: step limit exceeded")
+	ErrSteps = newError("bad_request", "sandbox: step limit exceeded")
 	// ErrMemory is returned when a call tried to use more memory than
 	// Options.MaxAllocBytes allows (the worker process hit its limit).
-	ErrMemory = errors.New("sandbox: memory limit exceeded")
+	ErrMemory = newError("too_large", "sandbox: memory limit exceeded")
 	// ErrCanceled is returned when the call's context was canceled or its
 	// deadline (or Options.Timeout) passed; the error also matches the
 	// context's error (context.Canceled or context.DeadlineExceeded).
-	ErrCanceled = errors.New("sandbox: call canceled")
+	ErrCanceled = newError("timeout", "sandbox: call canceled")
 	// ErrDepth is returned when nested method calls went deeper than
 	// Options.MaxCallDepth, or the worker ran out of Go stack.
-	ErrDepth = errors.New("sandbox: call depth exceeded")
+	ErrDepth = newError("bad_request", "sandbox: call depth exceeded")
 	// ErrOutput is returned when print output went over
 	// Options.MaxPrintBytes or the result went over Options.MaxResultBytes.
-	ErrOutput = errors.New("sandbox: output limit exceeded")
+	ErrOutput = newError("too_large", "sandbox: output limit exceeded")
 	// ErrFailed is matched by a *MethodError: the method raised a Starlark
 	// error (fail(), a type error, an unknown attribute, ...).
-	ErrFailed = errors.New("sandbox: method failed")
+	ErrFailed = newError("bad_request", "sandbox: method failed")
 	// ErrRejected is returned when the method's source does not pass the
 	// guardian audit the sandbox repeats before compiling it; the error
 	// also matches guardian.ErrRejected.
-	ErrRejected = errors.New("sandbox: method rejected")
+	ErrRejected = newError("bad_request", "sandbox: method rejected")
 	// ErrWorker is returned when the worker process failed for a reason
 	// other than the limits above (it could not start, or crashed).
-	ErrWorker = errors.New("sandbox: worker failed")
+	ErrWorker = newError("internal", "sandbox: worker failed")
 	// ErrClosed is returned by Call after Close.
-	ErrClosed = errors.New("sandbox: runner closed")
+	ErrClosed = newError("unavailable", "sandbox: runner closed")
 )
+
+// codedError is a sentinel error with the code a server reports it under.
+type codedError struct{ code, msg string }
+
+func newError(code, msg string) error { return &codedError{code: code, msg: msg} }
+
+func (e *codedError) Error() string { return e.msg }
+
+// Code returns the error's class, e.g. "bad_request".
+func (e *codedError) Code() string { return e.code }
+
+// coder is what Code methods report through.
+type coder interface{ Code() string }
 
 // MethodError reports a Starlark error raised by a method. It matches
 // ErrFailed and, when the error came from a primitive that the method
@@ -61,6 +81,17 @@ func (e *MethodError) Unwrap() []error {
 		return []error{ErrFailed, e.Err}
 	}
 	return []error{ErrFailed}
+}
+
+// Code returns the code of the primitive's error when it has one other
+// than "internal" (a primitive that found no object is not_found), else
+// ErrFailed's: the method is at fault.
+func (e *MethodError) Code() string {
+	var c coder
+	if e.Err != nil && errors.As(e.Err, &c) && c.Code() != "internal" {
+		return c.Code()
+	}
+	return ErrFailed.(*codedError).code
 }
 
 // limitError is a limit error with detail; it matches its sentinel and any
