@@ -28,6 +28,8 @@ PLAIN_PKGS = $(shell $(GO) list ./... | grep -E '$(SLOW_CGO)')
 PREBUILD_THIRD_PARTY = GO='$(GO)' scripts/prebuild-third-party.sh
 
 DATA ?= $(CURDIR)/.batos
+# batosd's /metrics, /healthz and /readyz (empty: off).
+HTTP ?= 127.0.0.1:8080
 ARGS ?=
 
 .PHONY: all deps build test run bench fuzz lint clean cuda gpubench
@@ -59,7 +61,7 @@ test: deps
 run: deps
 	@$(PREBUILD_THIRD_PARTY)
 	$(GO) build -o bin/ ./examples/batosd ./examples/batosctl
-	./bin/batosd -data $(DATA) $(ARGS)
+	./bin/batosd -data $(DATA) $(if $(HTTP),-http $(HTTP)) $(ARGS)
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -151,6 +151,9 @@ func (v *VM) runCycle(m *mission) {
 		final = r.snapshot()
 	}
 	v.writeRecord(context.Background(), final)
+	if v.opts.OnCycleEnd != nil {
+		v.opts.OnCycleEnd(*final)
+	}
 	if v.finished.Add(1)%64 == 0 {
 		if _, err := v.PruneCycles(v.runCtx); err != nil && v.runCtx.Err() == nil {
 			v.log.Warn("[UVM] pruning the cycle log failed", "err", err)

@@ -186,5 +186,8 @@ func (v *VM) abortQueued(m *mission) {
 	rec.Ended = v.opts.Now()
 	v.writeRecord(context.Background(), rec)
 	v.cyclesAbrt.Add(1)
+	if v.opts.OnCycleEnd != nil {
+		v.opts.OnCycleEnd(*rec)
+	}
 	v.finishMission(m)
 }

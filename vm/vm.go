@@ -67,6 +67,10 @@ type Options struct {
 	// image does not hold an adapter of that name. A persona whose name
 	// matches an adapter (case-insensitively) is set to use it.
 	Adapters map[string]string
+	// OnCycleEnd, when not nil, is called with the final record of every
+	// cycle that ends (complete, failed or aborted), after it is in the
+	// cycle log; for metrics. It runs on the cycle's worker: keep it short.
+	OnCycleEnd func(CycleRecord)
 	// Progress, when not nil, reports blob imports and materializations:
 	// name is the file, done and total are bytes.
 	Progress func(name string, done, total int64)

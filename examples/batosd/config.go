@@ -44,6 +44,10 @@ type config struct {
 	KeepCyclesFor time.Duration `json:"keep-cycles-for"`
 	MinFreeMB     int64         `json:"min-free-mb"`
 	WarnFreeMB    int64         `json:"warn-free-mb"`
+	// HTTP: metrics and health.
+	HTTP      string `json:"http"`
+	HTTPToken string `json:"http-token"`
+	Pprof     bool   `json:"pprof"`
 }
 
 func defaultConfig() config {
@@ -131,6 +135,9 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&cfg.KeepCyclesFor, "keep-cycles-for", cfg.KeepCyclesFor, "delete cycle log records older than this (0: never)")
 	fs.Int64Var(&cfg.MinFreeMB, "min-free-mb", cfg.MinFreeMB, "free disk space the image keeps in reserve: writes beyond it are refused as unavailable (negative: no reserve)")
 	fs.Int64Var(&cfg.WarnFreeMB, "warn-free-mb", cfg.WarnFreeMB, "log a warning when the image's file system has less free space than this")
+	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "serve /metrics (Prometheus), /healthz and /readyz on this `ADDR` (empty: off); a non-loopback address needs -http-token")
+	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "`FILE` holding the bearer token non-loopback HTTP clients must present (written 0600 on first start)")
+	fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof, "also serve Go's /debug/pprof/ on -http")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	defer closeLogged(log, "store", store.Close)
 
 	retriever := &catalogRetriever{}
+	m := newMetrics()
 	v, err := vm.Open(ctx, store, vm.Options{
+		OnCycleEnd:   m.cycleEnded,
 		Retriever:    retriever,
 		Workers:      cfg.Workers,
 		QueueSize:    cfg.Queue,
@@ -126,7 +129,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	}
 	h := &handler{vm: v, store: store, catalog: cat, model: info.Description, device: device,
 		layers: info.Layers, gpu: gpuLayers(info), started: started, version: version}
-	srv, err := bridge.NewServer(h, srvOpts)
+	var web http.Handler
+	if cfg.HTTP != "" {
+		if web, err = newWeb(webOptions{Addr: cfg.HTTP, TokenFile: cfg.HTTPToken, Pprof: cfg.Pprof}, h, m); err != nil {
+			return err
+		}
+	}
+	srv, err := bridge.NewServer(newCountedHandler(h, m), srvOpts)
 	if err != nil {
 		return err
 	}
@@ -137,7 +146,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	log.Info("[Synaptic Bridge] listening", "endpoint", srv.Endpoint(), "curve", srvOpts.Curve != nil)
 
 	var wg sync.WaitGroup
-	wg.Go(func() { watchDisk(ctx, log, store, cfg.WarnFreeMB<<20, time.Minute) })
+	// The side services stop with the daemon, whichever way it stops.
+	sideCtx, stopSide := context.WithCancel(ctx)
+	defer stopSide()
+	wg.Go(func() { watchDisk(sideCtx, log, store, cfg.WarnFreeMB<<20, time.Minute) })
+	if web != nil {
+		wg.Go(func() {
+			if err := serveWeb(sideCtx, log, cfg.HTTP, web); err != nil {
+				log.Error("[HTTP] stopped", "err", err)
+			}
+		})
+	}
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- srv.Serve(ctx) })
 	select {
@@ -151,6 +170,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	vmClosed = true
 	closeLogged(log, "vm", func() error { return v.Close(drainCtx) })
 	closeLogged(log, "bridge", srv.Close)
+	stopSide()
 	wg.Wait()
 	log.Info("[UVM] shutdown complete")
 	if err != nil && !errors.Is(err, context.Canceled) {
