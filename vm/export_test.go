@@ -149,3 +149,32 @@ func jsonString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// Import never panics on hostile input; what it accepts exports and
+// imports again into an empty image with as many objects.
+func FuzzImport(f *testing.F) {
+	f.Add(`{"oid":1,"roots":["a"],"slots":{"x":{"i":1},"l":{"list":[{"s":"x"},{"map":{"k":{"b":true}}}]},"p":{"ref":1}}}`)
+	f.Add(`{"oid":1,"slots":{"m":{"method":{"source":"def m(self):\n    return 1\n"}}}}` + "\n" + `{"oid":2,"slots":{"parent*":{"ref":1}}}`)
+	f.Add(`{"oid":1,"slots":{"f":{"f":1.5},"y":{"bytes":"AAE="},"q":{"prim":"repr"}}}`)
+	f.Add("{nope")
+	f.Fuzz(func(t *testing.T, in string) {
+		ctx := context.Background()
+		s := objecttest.Open(t, object.Options{})
+		st, err := vm.Import(ctx, s, strings.NewReader(in))
+		if err != nil {
+			if s.ObjectCount() != 0 {
+				t.Fatalf("a refused import left %d objects", s.ObjectCount())
+			}
+			return
+		}
+		var buf bytes.Buffer
+		n, err := vm.Export(ctx, s, &buf)
+		if err != nil || n != st.Objects {
+			t.Fatalf("re-export: %d objects, %v; imported %d", n, err, st.Objects)
+		}
+		s2 := objecttest.Open(t, object.Options{})
+		if st2, err := vm.Import(ctx, s2, &buf); err != nil || st2.Objects != st.Objects {
+			t.Fatalf("re-import: %+v, %v", st2, err)
+		}
+	})
+}
