@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/batos/batos/bridge"
@@ -170,7 +171,7 @@ func newMetrics() *metrics {
 			Help: "Prompt tokens sent to the model by cycles, by persona."}, []string{"persona"}),
 	}
 	m.reg.MustRegister(m.requests, m.reqTime, m.cycles, m.states, m.calls, m.tokens,
-		m.status, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		m.status, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
