@@ -3,6 +3,7 @@ package object
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -19,6 +20,9 @@ func (s *Store) storageFailed(op string, err error) error {
 	s.opts.Logger.Error("object: the storage failed a write; writes are refused until it recovers", "op", op, "err", err.Error())
 	return fmt.Errorf("%w: %s: %w", ErrStorage, op, err)
 }
+
+// healDrain bounds how long heal waits for running operations.
+const healDrain = 2 * time.Second
 
 // probeFile is written and synced by heal to tell whether the storage
 // accepts writes again.
@@ -43,8 +47,22 @@ func (s *Store) heal() error {
 		s.healing = false
 		s.closeCond.Broadcast()
 	}()
-	for s.users > 0 {
+	// Running operations finish first. The wait is bounded: a write made
+	// inside another operation (which cannot finish before it) must not
+	// wait forever, and new operations wait while this one does.
+	expired := false
+	timer := time.AfterFunc(healDrain, func() {
+		s.closeMu.Lock()
+		expired = true
+		s.closeCond.Broadcast()
+		s.closeMu.Unlock()
+	})
+	for s.users > 0 && !expired {
 		s.closeCond.Wait()
+	}
+	timer.Stop()
+	if s.users > 0 {
+		return fmt.Errorf("%w: %v (recovery waits for %d running operations; retry)", ErrStorage, s.failed, s.users)
 	}
 	_ = s.db.Close() // reports the failure it kept
 	s.objMu.Lock()

@@ -99,3 +99,37 @@ func TestStorageFaults(t *testing.T) {
 		})
 	}
 }
+
+// A write made inside another operation while the storage has failed
+// does not wait forever for that operation to let the store reopen: it
+// fails with ErrStorage, and a later write heals.
+func TestHealInsideAnOperation(t *testing.T) {
+	var on atomic.Bool
+	fs := errorfs.Wrap(vfs.NewMem(), errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if on.Load() && (op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData) {
+			return syscall.EIO
+		}
+		return nil
+	}))
+	s, err := Open("db", Options{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	newObject := func(tx *Tx) error { _, err := tx.New(nil); return err }
+	on.Store(true)
+	if err := s.Update(ctx, newObject); !errors.Is(err, ErrStorage) {
+		t.Fatalf("commit under the fault: %v", err)
+	}
+	on.Store(false)
+	err = s.View(ctx, func(*Tx) error {
+		return s.Update(ctx, newObject) // nested: the View holds the store
+	})
+	if !errors.Is(err, ErrStorage) {
+		t.Fatalf("nested write: %v", err)
+	}
+	if err := s.Update(ctx, newObject); err != nil {
+		t.Fatalf("write after the nested one: %v", err)
+	}
+}
