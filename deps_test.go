@@ -11,7 +11,7 @@ import (
 )
 
 // corePackages must stay free of cgo and of the edges of the system.
-var corePackages = []string{"object", "object/blobfile", "object/objecttest", "guardian", "gbnf", "vm", "vm/plan", "vm/methodspec", "vm/prompt", "vm/tiers", "vm/sandbox", "catalog", "bridge/wire"}
+var corePackages = []string{"errcode", "object", "object/blobfile", "object/objecttest", "guardian", "gbnf", "vm", "vm/plan", "vm/methodspec", "vm/prompt", "vm/tiers", "vm/sandbox", "catalog", "bridge/wire"}
 
 const module = "github.com/batos/batos"
 
@@ -116,7 +116,8 @@ func TestForbiddenDetects(t *testing.T) {
 // (the graph drawn in vm/doc.go): vm's parts never import vm or each
 // other, so each can be read, tested and replaced alone.
 var layers = map[string][]string{
-	"object":            {},
+	"errcode":           {},
+	"object":            {"errcode"},
 	"object/blobfile":   {"object"},
 	"object/objecttest": {"object"},
 	"guardian":          {},
@@ -125,9 +126,9 @@ var layers = map[string][]string{
 	"vm/prompt":         {"guardian", "object"},
 	"vm/methodspec":     {"gbnf", "guardian", "object"},
 	"vm/tiers":          {"object", "object/blobfile"},
-	"vm/sandbox":        {"guardian", "object"},
-	"vm":                {"guardian", "object", "object/blobfile", "vm/methodspec", "vm/plan", "vm/prompt", "vm/sandbox", "vm/tiers"},
-	"catalog":           {"object"},
+	"vm/sandbox":        {"errcode", "guardian", "object"},
+	"vm":                {"errcode", "guardian", "object", "object/blobfile", "vm/methodspec", "vm/plan", "vm/prompt", "vm/sandbox", "vm/tiers"},
+	"catalog":           {"errcode", "object"},
 }
 
 // TestLayers fails when a core package imports one of ours that its layer

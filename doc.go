@@ -11,13 +11,14 @@
 //     vm/prompt and vm/tiers (see vm's doc), and vm/sandbox, which runs
 //     generated methods.
 //   - gbnf: GBNF grammars as Go values (render, parse, sample, measure).
+//   - errcode: the classes sentinel errors carry (the bridge's reply codes).
 //   - catalog: semantic chunking, text and vector index, search.
 //   - llama: the only cgo binding to llama.cpp; llama/gguf writes test models.
 //   - bridge: the ZeroMQ ROUTER server and client; bridge/wire is the msgpack
 //     wire format.
 //   - examples/batosd and examples/batosctl: the daemon and its client.
 //
-// The core packages (object, guardian, gbnf, vm and its parts, catalog,
+// The core packages (errcode, object, guardian, gbnf, vm and its parts, catalog,
 // bridge/wire) import neither llama, bridge nor zmq4 and build with
 // CGO_ENABLED=0 (TestDeps); which of them may import which is TestLayers'.
 package batos

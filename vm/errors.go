@@ -1,10 +1,14 @@
 package vm
 
-import "fmt"
+import (
+	"fmt"
 
-// Every sentinel error below has a method Code() string that returns its
-// class, one of the stable codes of the Synaptic Bridge (package
-// bridge/wire, which vm does not import): "not_found", "busy",
+	"github.com/batos/batos/errcode"
+)
+
+// Every sentinel error below is made by errcode.New: its method Code()
+// string returns its class (an errcode constant, which the Synaptic
+// Bridge sends as the reply code): "not_found", "busy",
 // "bad_request", "unavailable" or "internal". A server finds it with
 // errors.As on an interface{ Code() string }; the sentinels stay
 // comparable with errors.Is. *AuditError and *ContextError report the
@@ -12,48 +16,38 @@ import "fmt"
 // errors.As finds its sandbox error's.
 var (
 	// ErrClosed is returned by calls on a VM that is closing or closed.
-	ErrClosed = newError("unavailable", "vm: closed")
+	ErrClosed = errcode.New(errcode.Unavailable, "vm: closed")
 	// ErrQueueFull is returned when a mission cannot be queued because the
 	// mission queue holds Options.QueueSize missions (backpressure).
-	ErrQueueFull = newError("busy", "vm: mission queue full")
+	ErrQueueFull = errcode.New(errcode.Busy, "vm: mission queue full")
 	// ErrUnknownPrimitive is returned when a slot names a primitive that no
 	// one registered.
-	ErrUnknownPrimitive = newError("internal", "vm: unknown primitive")
+	ErrUnknownPrimitive = errcode.New(errcode.Internal, "vm: unknown primitive")
 	// ErrNoRunner is returned when a Starlark method must run and the VM has
 	// no MethodRunner.
-	ErrNoRunner = newError("internal", "vm: no method runner")
+	ErrNoRunner = errcode.New(errcode.Internal, "vm: no method runner")
 	// ErrNoModel is returned by a cycle that needs the model when none is set.
-	ErrNoModel = newError("unavailable", "vm: no model")
+	ErrNoModel = errcode.New(errcode.Unavailable, "vm: no model")
 	// ErrBadSelector is returned when a selector is not an identifier.
-	ErrBadSelector = newError("bad_request", "vm: bad selector")
+	ErrBadSelector = errcode.New(errcode.BadRequest, "vm: bad selector")
 	// ErrNoCycle is returned when a cycle id is unknown.
-	ErrNoCycle = newError("not_found", "vm: no such cycle")
+	ErrNoCycle = errcode.New(errcode.NotFound, "vm: no such cycle")
 	// ErrNotCallable is returned when a data slot is sent arguments.
-	ErrNotCallable = newError("bad_request", "vm: slot is not callable")
+	ErrNotCallable = errcode.New(errcode.BadRequest, "vm: slot is not callable")
 	// ErrAudit is matched by an *AuditError: the guardian rejected a method.
-	ErrAudit = newError("bad_request", "vm: method failed its audit")
+	ErrAudit = errcode.New(errcode.BadRequest, "vm: method failed its audit")
 	// ErrBadPlan is returned by DECOMPOSING when the plan does not parse.
-	ErrBadPlan = newError("internal", "vm: plan does not parse")
+	ErrBadPlan = errcode.New(errcode.Internal, "vm: plan does not parse")
 	// ErrStarted is returned by Start on a VM already started.
-	ErrStarted = newError("internal", "vm: already started")
+	ErrStarted = errcode.New(errcode.Internal, "vm: already started")
 	// ErrNoBlob is returned by MaterializeModel when no model was imported.
-	ErrNoBlob = newError("internal", "vm: no model blob in the image")
+	ErrNoBlob = errcode.New(errcode.Internal, "vm: no model blob in the image")
 	// ErrTrial is matched by a *TrialError: a method failed its trial run.
-	ErrTrial = newError("internal", "vm: method failed its trial run")
+	ErrTrial = errcode.New(errcode.Internal, "vm: method failed its trial run")
 	// ErrContextTooSmall is matched by a *ContextError: a prompt's fixed
 	// parts and output bound do not fit in the model's context.
-	ErrContextTooSmall = newError("internal", "vm: model context too small")
+	ErrContextTooSmall = errcode.New(errcode.Internal, "vm: model context too small")
 )
-
-// codedError is a sentinel error with the code a server reports it under.
-type codedError struct{ code, msg string }
-
-func newError(code, msg string) error { return &codedError{code: code, msg: msg} }
-
-func (e *codedError) Error() string { return e.msg }
-
-// Code returns the error's class, e.g. "not_found".
-func (e *codedError) Code() string { return e.code }
 
 // AuditError reports a method the guardian rejected.
 type AuditError struct {
@@ -73,7 +67,7 @@ func (e *AuditError) Unwrap() error { return e.Err }
 func (e *AuditError) Is(target error) bool { return target == ErrAudit }
 
 // Code returns ErrAudit's code: the method, not the server, is at fault.
-func (e *AuditError) Code() string { return ErrAudit.(*codedError).code }
+func (e *AuditError) Code() string { return errcode.CodeOf(ErrAudit) }
 
 // TrialError reports a method that audited but failed when the cycle ran
 // it on the message's arguments (an exception, a limit, a covenant error).
@@ -112,4 +106,4 @@ func (e *ContextError) Error() string {
 func (e *ContextError) Is(target error) bool { return target == ErrContextTooSmall }
 
 // Code returns ErrContextTooSmall's code.
-func (e *ContextError) Code() string { return ErrContextTooSmall.(*codedError).code }
+func (e *ContextError) Code() string { return errcode.CodeOf(ErrContextTooSmall) }

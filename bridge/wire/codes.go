@@ -1,6 +1,10 @@
 package wire
 
-import "time"
+import (
+	"time"
+
+	"github.com/batos/batos/errcode"
+)
 
 // Commands a Request may carry (the "command" key).
 const (
@@ -80,24 +84,24 @@ const (
 // on Message.
 const (
 	// CodeBadRequest: the payload could not be decoded or failed validation.
-	CodeBadRequest = "bad_request"
+	CodeBadRequest = errcode.BadRequest
 	// CodeUnknownCommand: the command is not one of the Cmd constants.
 	CodeUnknownCommand = "unknown_command"
 	// CodeNotFound: the target object, cycle or document does not exist.
-	CodeNotFound = "not_found"
+	CodeNotFound = errcode.NotFound
 	// CodeBusy: the server's queue (or, for wait_cycle, its bound on the
 	// waits it holds) is full, or a transaction conflicted; retry later.
-	CodeBusy = "busy"
+	CodeBusy = errcode.Busy
 	// CodeInternal: the handler failed (or panicked).
-	CodeInternal = "internal"
+	CodeInternal = errcode.Internal
 	// CodeTimeout: the handler did not finish before its deadline.
-	CodeTimeout = "timeout"
+	CodeTimeout = errcode.Timeout
 	// CodeUnauthorized: the client may not run this command.
 	CodeUnauthorized = "unauthorized"
 	// CodeTooLarge: the request or a container in it exceeds a limit.
-	CodeTooLarge = "too_large"
+	CodeTooLarge = errcode.TooLarge
 	// CodeUnavailable: the server is shutting down.
-	CodeUnavailable = "unavailable"
+	CodeUnavailable = errcode.Unavailable
 	// CodeDeadlineExceeded: wait_cycle's deadline passed before the cycle
 	// ended; the cycle goes on, and the client may wait again.
 	CodeDeadlineExceeded = "deadline_exceeded"

@@ -11,6 +11,7 @@ import (
 	"github.com/batos/batos/bridge"
 	"github.com/batos/batos/bridge/wire"
 	"github.com/batos/batos/catalog"
+	"github.com/batos/batos/errcode"
 	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
 )
@@ -36,10 +37,6 @@ func fail(code string, err error) *wire.Reply {
 	return &wire.Reply{Status: wire.StatusError, Code: code, Message: err.Error()}
 }
 
-// coder is implemented by errors that carry their wire code: the sentinel
-// errors of object, vm, vm/sandbox and catalog, and this package's own.
-type coder interface{ Code() string }
-
 // foreignCodes are the codes of errors that cannot carry one: the
 // context's (checked first: they say why a call stopped, where a
 // sentinel wrapping them, such as sandbox.ErrCanceled, only says that it
@@ -53,16 +50,16 @@ var foreignCodes = []struct {
 }
 
 // errorCode returns the stable wire code of err: a foreign error's, else
-// the first code errors.As finds on err's chain, else internal.
+// the class errcode.Of finds on err's chain (the sentinels of object, vm,
+// vm/sandbox and catalog, and this package's own), else internal.
 func errorCode(err error) string {
 	for _, f := range foreignCodes {
 		if errors.Is(err, f.err) {
 			return f.code
 		}
 	}
-	var c coder
-	if errors.As(err, &c) {
-		return c.Code()
+	if c := errcode.Of(err); c != "" {
+		return c
 	}
 	return wire.CodeInternal
 }
@@ -70,17 +67,11 @@ func errorCode(err error) string {
 // errorReply answers err with its stable wire code.
 func errorReply(err error) *wire.Reply { return fail(errorCode(err), err) }
 
-// codedError is one of this package's errors, with its wire code.
-type codedError struct{ code, msg string }
-
-func (e *codedError) Error() string { return e.msg }
-func (e *codedError) Code() string  { return e.code }
-
 var (
 	// errBadArgument is a request value the handler cannot convert.
-	errBadArgument error = &codedError{wire.CodeBadRequest, "batosd: bad argument"}
+	errBadArgument = errcode.New(wire.CodeBadRequest, "batosd: bad argument")
 	// errWaitDeadline answers a wait_cycle whose deadline passed first.
-	errWaitDeadline error = &codedError{wire.CodeDeadlineExceeded, "batosd: the cycle is still running at the wait's deadline"}
+	errWaitDeadline = errcode.New(wire.CodeDeadlineExceeded, "batosd: the cycle is still running at the wait's deadline")
 )
 
 func (h *handler) Handle(ctx context.Context, req *wire.Request) *wire.Reply {

@@ -1,13 +1,15 @@
 package sandbox
 
 import (
+	"github.com/batos/batos/errcode"
+
 	"errors"
 	"fmt"
 )
 
-// Every sentinel error below has a method Code() string that returns its
-// class, one of the stable codes of the Synaptic Bridge (package
-// bridge/wire, which sandbox does not import): a method that broke a rule
+// Every sentinel error below is made by errcode.New: its method Code()
+// string returns its class (an errcode constant, which the Synaptic
+// Bridge sends as the reply code): a method that broke a rule
 // or a limit is "bad_request" (the request ran it), except the size limits
 // ("too_large") and the time limit ("timeout"). A server finds it with
 // errors.As on an interface{ Code() string }; the sentinels stay
@@ -17,45 +19,35 @@ var (
 	// or, through their own methods, on other objects) without setting
 	// self._p_changed = True after the change. Nothing the call did is
 	// applied.
-	ErrCovenant = newError("bad_request", "sandbox: covenant violation: state changed without self._p_changed = True")
+	ErrCovenant = errcode.New(errcode.BadRequest, "sandbox: covenant violation: state changed without self._p_changed = True")
 	// ErrSteps is returned when a call ran past Options.MaxSteps.
-	ErrSteps = newError("bad_request", "sandbox: step limit exceeded")
+	ErrSteps = errcode.New(errcode.BadRequest, "sandbox: step limit exceeded")
 	// ErrMemory is returned when a call tried to use more memory than
 	// Options.MaxAllocBytes allows (the worker process hit its limit).
-	ErrMemory = newError("too_large", "sandbox: memory limit exceeded")
+	ErrMemory = errcode.New(errcode.TooLarge, "sandbox: memory limit exceeded")
 	// ErrCanceled is returned when the call's context was canceled or its
 	// deadline (or Options.Timeout) passed; the error also matches the
 	// context's error (context.Canceled or context.DeadlineExceeded).
-	ErrCanceled = newError("timeout", "sandbox: call canceled")
+	ErrCanceled = errcode.New(errcode.Timeout, "sandbox: call canceled")
 	// ErrDepth is returned when nested method calls went deeper than
 	// Options.MaxCallDepth, or the worker ran out of Go stack.
-	ErrDepth = newError("bad_request", "sandbox: call depth exceeded")
+	ErrDepth = errcode.New(errcode.BadRequest, "sandbox: call depth exceeded")
 	// ErrOutput is returned when print output went over
 	// Options.MaxPrintBytes or the result went over Options.MaxResultBytes.
-	ErrOutput = newError("too_large", "sandbox: output limit exceeded")
+	ErrOutput = errcode.New(errcode.TooLarge, "sandbox: output limit exceeded")
 	// ErrFailed is matched by a *MethodError: the method raised a Starlark
 	// error (fail(), a type error, an unknown attribute, ...).
-	ErrFailed = newError("bad_request", "sandbox: method failed")
+	ErrFailed = errcode.New(errcode.BadRequest, "sandbox: method failed")
 	// ErrRejected is returned when the method's source does not pass the
 	// guardian audit the sandbox repeats before compiling it; the error
 	// also matches guardian.ErrRejected.
-	ErrRejected = newError("bad_request", "sandbox: method rejected")
+	ErrRejected = errcode.New(errcode.BadRequest, "sandbox: method rejected")
 	// ErrWorker is returned when the worker process failed for a reason
 	// other than the limits above (it could not start, or crashed).
-	ErrWorker = newError("internal", "sandbox: worker failed")
+	ErrWorker = errcode.New(errcode.Internal, "sandbox: worker failed")
 	// ErrClosed is returned by Call after Close.
-	ErrClosed = newError("unavailable", "sandbox: runner closed")
+	ErrClosed = errcode.New(errcode.Unavailable, "sandbox: runner closed")
 )
-
-// codedError is a sentinel error with the code a server reports it under.
-type codedError struct{ code, msg string }
-
-func newError(code, msg string) error { return &codedError{code: code, msg: msg} }
-
-func (e *codedError) Error() string { return e.msg }
-
-// Code returns the error's class, e.g. "bad_request".
-func (e *codedError) Code() string { return e.code }
 
 // coder is what Code methods report through.
 type coder interface{ Code() string }
@@ -91,7 +83,7 @@ func (e *MethodError) Code() string {
 	if e.Err != nil && errors.As(e.Err, &c) && c.Code() != "internal" {
 		return c.Code()
 	}
-	return ErrFailed.(*codedError).code
+	return errcode.CodeOf(ErrFailed)
 }
 
 // limitError is a limit error with detail; it matches its sentinel and any
