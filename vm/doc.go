@@ -86,8 +86,9 @@
 //   - vm/sandbox: the MethodRunner that runs Starlark methods under limits
 //     in worker processes. Imports object, guardian.
 //
-// Under them all are object (the image), guardian (the audit) and gbnf
-// (grammars); above vm are the hosts (examples/batosd adapts llama and the
+// Under them all are object (the image), guardian (the audit), gbnf
+// (grammars) and errcode (the classes errors carry); above vm are the
+// hosts (examples/batosd adapts llama and the
 // bridge to it). TestLayers in the module's root checks this graph.
 //
 // A state prototype's builtin behaviour is a stateFunc: it gets the
