@@ -88,8 +88,8 @@
 //
 // Under them all are object (the image), guardian (the audit), gbnf
 // (grammars) and errcode (the classes errors carry); above vm are the
-// hosts (examples/batosd adapts llama and the
-// bridge to it). TestLayers in the module's root checks this graph.
+// hosts (examples/batosd adapts llama and the bridge to it). TestLayers in
+// the module's root checks this graph.
 //
 // A state prototype's builtin behaviour is a stateFunc: it gets the
 // cycle's run (the plan, the facets' answers, the artifact so far) and the
