@@ -171,3 +171,17 @@ func runConcurrent(b *testing.B, par int, fn func(g int)) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkFreeSpace is the statfs every commit pays for the disk
+// reserve (compare BenchmarkCommit).
+func BenchmarkFreeSpace(b *testing.B) {
+	if osFreeSpace == nil {
+		b.Skip("no free-space check off Linux")
+	}
+	dir := b.TempDir()
+	for b.Loop() {
+		if _, err := osFreeSpace(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

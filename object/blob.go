@@ -334,20 +334,20 @@ func (s *Store) UnreferencedBlobs(ctx context.Context) ([]BlobRef, error) {
 }
 
 // CollectBlobs deletes every blob that no object slot references (see
-// UnreferencedBlobs) and returns how many it deleted. Blobs written
+// UnreferencedBlobs) and returns the ones it deleted. Blobs written
 // concurrently and not yet referenced may be collected: run it when no
 // import is in progress.
-func (s *Store) CollectBlobs(ctx context.Context) (int, error) {
+func (s *Store) CollectBlobs(ctx context.Context) ([]BlobRef, error) {
 	blobs, err := s.UnreferencedBlobs(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for n, b := range blobs {
 		if err := s.DeleteBlob(ctx, b.ID); err != nil {
-			return n, err
+			return blobs[:n], err
 		}
 	}
-	return len(blobs), nil
+	return blobs, nil
 }
 
 func markBlobs(v Value, used map[uint64]bool) {

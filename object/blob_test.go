@@ -146,8 +146,8 @@ func TestBlobCollect(t *testing.T) {
 	if _, err := s.Blob(ctx, dropped.ID); err != nil {
 		t.Fatalf("the dry run deleted: %v", err)
 	}
-	n, err := s.CollectBlobs(ctx)
-	if err != nil || n != 1 {
+	gone, err := s.CollectBlobs(ctx)
+	if n := len(gone); err != nil || n != 1 {
 		t.Fatalf("CollectBlobs = %d, %v; want 1", n, err)
 	}
 	for _, id := range []uint64{kept.ID, nested.ID} {

@@ -465,6 +465,19 @@ func (tx *Tx) iterate(prefix []byte, reverse bool, fn func(k, v []byte) error) e
 	return it.Close()
 }
 
+// CheckRefs fails with ErrNotFound when a reference in v (in lists and
+// maps too) names an object that does not exist.
+func (tx *Tx) CheckRefs(v Value) error {
+	for _, oid := range AppendRefs(nil, v) {
+		if ok, err := tx.Exists(oid); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: a reference names object %d, which does not exist", ErrNotFound, oid)
+		}
+	}
+	return nil
+}
+
 // GetTarget is Resolve then Get: a copy of the object target names (a
 // root name or a decimal OID).
 func (tx *Tx) GetTarget(target string) (*Object, error) {

@@ -229,3 +229,20 @@ func (m Map) FirstKeys(n int) []string {
 	}
 	return out
 }
+
+// AppendRefs appends the OIDs v refers to, in lists and maps too, to dst.
+func AppendRefs(dst []OID, v Value) []OID {
+	switch x := v.(type) {
+	case Ref:
+		return append(dst, OID(x))
+	case List:
+		for _, e := range x {
+			dst = AppendRefs(dst, e)
+		}
+	case Map:
+		for _, e := range x {
+			dst = AppendRefs(dst, e)
+		}
+	}
+	return dst
+}

@@ -89,7 +89,7 @@ func Export(ctx context.Context, store *object.Store, w io.Writer, targets ...st
 			}
 			line := exportLine{OID: oid, Roots: slices.Sorted(slices.Values(names[oid])), Slots: map[string]json.RawMessage{}}
 			for name, v := range o.Slots {
-				b, err := json.Marshal(exportValue(v, roots, names))
+				b, err := json.Marshal(exportValue(v, names))
 				if err != nil {
 					return err
 				}
@@ -108,7 +108,7 @@ func Export(ctx context.Context, store *object.Store, w io.Writer, targets ...st
 	return n, bw.Flush()
 }
 
-func exportValue(v object.Value, roots map[string]object.OID, names map[object.OID][]string) any {
+func exportValue(v object.Value, names map[object.OID][]string) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -131,13 +131,13 @@ func exportValue(v object.Value, roots map[string]object.OID, names map[object.O
 	case object.List:
 		l := make([]any, len(x))
 		for i, e := range x {
-			l[i] = exportValue(e, roots, names)
+			l[i] = exportValue(e, names)
 		}
 		return map[string]any{"list": l}
 	case object.Map:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = exportValue(e, roots, names)
+			m[k] = exportValue(e, names)
 		}
 		return map[string]any{"map": m}
 	case object.Primitive:

@@ -42,12 +42,15 @@ func historySelectorPrefix(oid object.OID, selector string) []byte {
 	return fmt.Appendf(nil, "%s%016x/%s/", historyPrefix, uint64(oid), selector)
 }
 
+// versionOf describes m, installed on oid.
+func versionOf(oid object.OID, m *object.Method, note string) MethodVersion {
+	return MethodVersion{Target: oid, Selector: m.Selector, Version: m.Version, Source: m.Source, Author: m.Author,
+		Cycle: m.Cycle, Verdict: m.Verdict, Findings: m.Findings, Installed: m.Created, Note: note}
+}
+
 // recordVersion adds m, installed on oid in tx, to the method history.
 func recordVersion(tx *object.Tx, oid object.OID, m *object.Method, note string) error {
-	b, err := json.Marshal(MethodVersion{
-		Target: oid, Selector: m.Selector, Version: m.Version, Source: m.Source, Author: m.Author,
-		Cycle: m.Cycle, Verdict: m.Verdict, Findings: m.Findings, Installed: m.Created, Note: note,
-	})
+	b, err := json.Marshal(versionOf(oid, m, note))
 	if err != nil {
 		return err
 	}
@@ -136,9 +139,9 @@ func (v *VM) MethodHistory(ctx context.Context, target, selector string) ([]Meth
 				return nil
 			}
 		}
-		out = append(out, MethodVersion{Target: oid, Selector: selector, Version: cur.Version, Source: cur.Source,
-			Author: cur.Author, Cycle: cur.Cycle, Verdict: cur.Verdict, Findings: cur.Findings, Installed: cur.Created,
-			Note: "installed before the image kept a method history", Current: true})
+		mv := versionOf(oid, cur, "installed before the image kept a method history")
+		mv.Selector, mv.Current = selector, true
+		out = append(out, mv)
 		return nil
 	})
 	if err != nil {

@@ -138,17 +138,13 @@ func (v *VM) checkWiring(tx *object.Tx, oid object.OID, name string, value objec
 // checkRefs refuses a value that refers to a missing object and, in a
 // parent slot, one that would make oid delegate to itself.
 func checkRefs(tx *object.Tx, oid object.OID, name string, value object.Value) error {
-	var refs []object.OID
-	collectRefs(value, &refs)
-	for _, r := range refs {
-		if ok, err := tx.Exists(r); err != nil {
-			return err
-		} else if !ok {
-			return fmt.Errorf("%w: %s refers to object %d, which does not exist", object.ErrNotFound, name, r)
-		}
-		if !object.IsParentSlot(name) {
-			continue
-		}
+	if err := tx.CheckRefs(value); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if !object.IsParentSlot(name) {
+		return nil
+	}
+	for _, r := range object.AppendRefs(nil, value) {
 		cycle := false
 		if err := tx.Delegates(r, 0, func(p *object.Object) { cycle = cycle || p.OID == oid }); err != nil {
 			return err
@@ -158,21 +154,6 @@ func checkRefs(tx *object.Tx, oid object.OID, name string, value object.Value) e
 		}
 	}
 	return nil
-}
-
-func collectRefs(v object.Value, out *[]object.OID) {
-	switch x := v.(type) {
-	case object.Ref:
-		*out = append(*out, object.OID(x))
-	case object.List:
-		for _, e := range x {
-			collectRefs(e, out)
-		}
-	case object.Map:
-		for _, e := range x {
-			collectRefs(e, out)
-		}
-	}
 }
 
 func isRefs(v object.Value) bool {

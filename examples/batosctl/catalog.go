@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/batos/batos/bridge/wire"
@@ -19,22 +17,11 @@ func ingestCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) err
 		if err := wantArgs("ingest", pos, "FILE|-"); err != nil {
 			return err
 		}
-		var (
-			text []byte
-			err  error
-		)
-		if pos[0] == "-" {
-			text, err = io.ReadAll(a.stdin)
-		} else {
-			text, err = os.ReadFile(pos[0])
-		}
+		text, err := a.readInput("ingest", pos[0])
 		if err != nil {
-			return usagef("ingest: %v", err)
+			return err
 		}
-		if len(strings.TrimSpace(string(text))) == 0 {
-			return usagef("ingest: %s is empty", pos[0])
-		}
-		req := &wire.Request{Command: wire.CmdIngest, DocID: *id, Text: string(text)}
+		req := &wire.Request{Command: wire.CmdIngest, DocID: *id, Text: text}
 		if len(meta) > 0 {
 			req.Metadata = wire.Map(meta)
 		}

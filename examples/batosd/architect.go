@@ -58,15 +58,10 @@ func (h *handler) methodHistory(ctx context.Context, req *wire.Request) (any, er
 }
 
 func (h *handler) revertMethod(ctx context.Context, req *wire.Request) (any, error) {
-	n, err := h.vm.RevertMethod(ctx, req.Target.String(), req.Slot, req.Version)
-	if err != nil {
+	if _, err := h.vm.RevertMethod(ctx, req.Target.String(), req.Slot, req.Version); err != nil {
 		return nil, err
 	}
-	res, err := h.installed(ctx, req.Target.String(), req.Slot)
-	if err == nil {
-		res.(*wire.MethodInstalled).Version = n
-	}
-	return res, err
+	return h.installed(ctx, req.Target.String(), req.Slot)
 }
 
 func (h *handler) clone(ctx context.Context, req *wire.Request) (any, error) {
@@ -130,18 +125,17 @@ func (h *handler) backup(ctx context.Context, req *wire.Request) (any, error) {
 }
 
 func (h *handler) collectBlobs(ctx context.Context, req *wire.Request) (any, error) {
-	blobs, err := h.store.UnreferencedBlobs(ctx)
+	collect := h.store.CollectBlobs
+	if req.DryRun {
+		collect = h.store.UnreferencedBlobs
+	}
+	blobs, err := collect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := &wire.Collected{Blobs: []wire.BlobInfo{}, Deleted: !req.DryRun}
 	for _, b := range blobs {
 		out.Blobs = append(out.Blobs, wire.BlobInfo{ID: b.ID, Size: b.Size, SHA256: b.Hex()})
-		if !req.DryRun {
-			if err := h.store.DeleteBlob(ctx, b.ID); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return out, nil
 }

@@ -58,7 +58,7 @@ func TestArchitectCommands(t *testing.T) {
 		{"backup to a relative path", wire.Request{Command: wire.CmdBackup, Path: "relative"}, wire.CodeBadRequest, "absolute"},
 		{"gc dry run", wire.Request{Command: wire.CmdCollectBlobs, DryRun: true}, "", ""},
 	} {
-		rep := callRaw(t, c, &tc.req)
+		rep := callReply(t, c, &tc.req)
 		switch {
 		case tc.code == "" && rep.Status != wire.StatusOK:
 			t.Errorf("%s: %s %s", tc.name, rep.Code, rep.Message)
@@ -108,7 +108,7 @@ func TestBackupWhileServing(t *testing.T) {
 		}
 		defer w.Close()
 		for i := int64(1); !stop.Load(); i++ {
-			rep := callRaw(t, w, &wire.Request{Command: wire.CmdSetSlot, Target: wire.Named("genesis_obj"), Slot: "counter", Value: wire.Value{V: i}})
+			rep := callReply(t, w, &wire.Request{Command: wire.CmdSetSlot, Target: wire.Named("genesis_obj"), Slot: "counter", Value: wire.Value{V: i}})
 			if rep.Status != wire.StatusOK {
 				t.Errorf("write %d: %s %s", i, rep.Code, rep.Message)
 				return
@@ -125,7 +125,7 @@ func TestBackupWhileServing(t *testing.T) {
 	decode(t, call(t, c, &wire.Request{Command: wire.CmdBackup, Path: dir}), &b)
 	stop.Store(true)
 	wg.Wait()
-	if rep := callRaw(t, c, &wire.Request{Command: wire.CmdBackup, Path: dir}); rep.Code != wire.CodeBadRequest {
+	if rep := callReply(t, c, &wire.Request{Command: wire.CmdBackup, Path: dir}); rep.Code != wire.CodeBadRequest {
 		t.Errorf("a backup over an existing directory: %s %s", rep.Code, rep.Message)
 	}
 
@@ -143,17 +143,6 @@ func TestBackupWhileServing(t *testing.T) {
 	if g := dispatch(t, c2, "greet"); g != "hello" {
 		t.Errorf("greet on the backup = %v", g)
 	}
-}
-
-func callRaw(t *testing.T, c *bridge.Client, req *wire.Request) *wire.Reply {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	rep, err := c.Call(ctx, req)
-	if err != nil {
-		t.Fatalf("%s: %v", req.Command, err)
-	}
-	return rep
 }
 
 func decode(t *testing.T, res any, out interface{ UnmarshalMsg([]byte) ([]byte, error) }) {

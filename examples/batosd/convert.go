@@ -75,23 +75,6 @@ func mapFromWire(m map[string]any) (object.Map, error) {
 	return out, nil
 }
 
-// refsIn appends the OIDs v refers to, in lists and maps too.
-func refsIn(oids []object.OID, v object.Value) []object.OID {
-	switch x := v.(type) {
-	case object.Ref:
-		return append(oids, object.OID(x))
-	case object.List:
-		for _, e := range x {
-			oids = refsIn(oids, e)
-		}
-	case object.Map:
-		for _, e := range x {
-			oids = refsIn(oids, e)
-		}
-	}
-	return oids
-}
-
 // toWire converts a slot value to a wire value. References become
 // {"oid": N} (wire.RefValue), which fromWire reads back; methods, primitives and blobs become descriptive maps; parts
 // nested deeper than the wire format allows are sent as their text form.

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/batos/batos/bridge"
 	"github.com/batos/batos/bridge/wire"
@@ -37,13 +36,7 @@ func TestDiskFullDaemon(t *testing.T) {
 	defer c.Close()
 	set := func(v string) *wire.Reply {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		rep, err := c.Call(ctx, &wire.Request{Command: wire.CmdSetSlot, Target: wire.Named("genesis_obj"), Slot: "motto", Value: wire.Value{V: v}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep
+		return callReply(t, c, &wire.Request{Command: wire.CmdSetSlot, Target: wire.Named("genesis_obj"), Slot: "motto", Value: wire.Value{V: v}})
 	}
 	if rep := set("before"); rep.Status != wire.StatusOK {
 		t.Fatalf("set before: %s %s", rep.Code, rep.Message)

@@ -158,19 +158,13 @@ func (h *handler) dispatch(ctx context.Context, req *wire.Request) (any, error) 
 // no object, so that a message cannot pass a dangling one to a method
 // (vm.SetSlot checks set_slot's own).
 func (h *handler) checkRefs(ctx context.Context, vals ...object.Value) error {
-	var oids []object.OID
-	for _, v := range vals {
-		oids = refsIn(oids, v)
-	}
-	if len(oids) == 0 {
-		return nil
+	if len(object.AppendRefs(nil, object.List(vals))) == 0 {
+		return nil // most messages carry none: no transaction
 	}
 	return h.store.View(ctx, func(tx *object.Tx) error {
-		for _, oid := range oids {
-			if ok, err := tx.Exists(oid); err != nil {
+		for _, v := range vals {
+			if err := tx.CheckRefs(v); err != nil {
 				return err
-			} else if !ok {
-				return fmt.Errorf("%w: reference {\"oid\": %d} names no object", object.ErrNotFound, uint64(oid))
 			}
 		}
 		return nil

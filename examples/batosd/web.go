@@ -44,7 +44,8 @@ func newWeb(o webOptions, h *handler, m *metrics) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batosd: -http %q: %w", o.Addr, err)
 	}
-	loopback := host == "localhost" || net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback()
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || ip != nil && ip.IsLoopback()
 	var token string
 	if o.TokenFile != "" {
 		if token, err = loadToken(o.TokenFile); err != nil {
