@@ -12,7 +12,7 @@ export CGO_CFLAGS := $(CGO_OPT)
 export CGO_CXXFLAGS := $(CGO_OPT)
 export GGML_NO_BACKTRACE := 1
 
-APT_PACKAGES := build-essential pkg-config libzmq3-dev cmake python3-zmq python3-msgpack
+APT_PACKAGES := build-essential pkg-config libzmq3-dev cmake python3-zmq python3-msgpack chromium
 
 # Packages whose tests build llama.cpp run without -race (a race build
 # compiles llama.cpp a second time); all others run with -race.

@@ -32,6 +32,11 @@ type Options struct {
 	// a commit or blob write that would leave less fails with ErrDiskFull
 	// (reads keep working). 0 means 64 MiB; negative disables the guard.
 	MinFreeBytes int64
+	// OnCommit, when not nil, is called after each write transaction's
+	// commit attempt with the time the commit took (the batch write and
+	// its sync) and its error: nil, ErrConflict (Update retries it) or
+	// another. For metrics: it must be quick.
+	OnCommit func(took time.Duration, err error)
 	// FreeSpace reports the bytes available on the file system holding
 	// dir; nil means statfs on Linux for the operating system's file
 	// system (no guard for other file systems, such as vfs.NewMem).
@@ -329,7 +334,12 @@ func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := tx.commit(); err != nil {
+	t0 := time.Now()
+	err := tx.commit()
+	if s.opts.OnCommit != nil {
+		s.opts.OnCommit(time.Since(t0), err)
+	}
+	if err != nil {
 		return err
 	}
 	for _, f := range tx.onCommit {

@@ -64,6 +64,7 @@ func (r *cycleRun) addLine(format string, args ...any) {
 		r.rec.Lines = append(r.rec.Lines, msg)
 	}
 	r.mu.Unlock()
+	r.v.event(CycleEvent{Kind: EventLine, Cycle: r.m.id, Line: msg})
 }
 
 const maxTraceLines = 512
@@ -79,6 +80,9 @@ func (r *cycleRun) enterState(name string) {
 	}
 	r.mu.Unlock()
 	r.state = name
+	if name != "" {
+		r.v.event(CycleEvent{Kind: EventState, Cycle: r.m.id, State: name})
+	}
 }
 
 // beginAttempt resets the per-attempt state; a conflict reruns the whole
@@ -116,6 +120,7 @@ func (v *VM) runCycle(m *mission) {
 	r.baseLines = len(r.rec.Lines)
 	r.mu.Unlock()
 	v.writeRecord(v.runCtx, r.snapshot())
+	v.event(CycleEvent{Kind: EventState, Cycle: m.id, Target: m.target, Status: StatusRunning})
 
 	ctx, cancel := context.WithTimeout(v.runCtx, v.opts.CycleTimeout)
 	defer cancel()
@@ -151,9 +156,7 @@ func (v *VM) runCycle(m *mission) {
 		final = r.snapshot()
 	}
 	v.writeRecord(context.Background(), final)
-	if v.opts.OnCycleEnd != nil {
-		v.opts.OnCycleEnd(*final)
-	}
+	v.ended(final)
 	if v.finished.Add(1)%64 == 0 {
 		if _, err := v.PruneCycles(v.runCtx); err != nil && v.runCtx.Err() == nil {
 			v.log.Warn("[UVM] pruning the cycle log failed", "err", err)

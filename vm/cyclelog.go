@@ -80,6 +80,17 @@ type Step struct {
 	PromptTokens int `json:"prompt_tokens,omitempty"`
 	Window       int `json:"window,omitempty"`
 	MaxTokens    int `json:"max_tokens,omitempty"`
+	// OutputTokens is the output's length in tokens: the model's count
+	// when it is a UsageReporter, else counted again by the TokenCounter
+	// (an estimate for a model without one).
+	OutputTokens int `json:"output_tokens,omitempty"`
+	// Prefill and Decode split Duration as a UsageReporter measured it
+	// (zero otherwise): OutputTokens over Decode is the decode speed.
+	Prefill time.Duration `json:"prefill,omitempty"`
+	Decode  time.Duration `json:"decode,omitempty"`
+	// Replayed marks an output replayed from the cycle's first attempt
+	// after a commit conflict (no model call was made).
+	Replayed bool `json:"replayed,omitempty"`
 	// Budget is the time spent assembling the prompt within its window.
 	Budget time.Duration `json:"budget,omitempty"`
 }

@@ -159,6 +159,7 @@ func (v *VM) startMission(ctx context.Context, target object.OID, brief object.M
 		close(p.ready)
 	}
 	v.mu.Unlock()
+	v.event(CycleEvent{Kind: EventQueued, Cycle: m.id, Target: target, Selector: rec.Selector, Status: StatusQueued})
 	return m.id, nil
 }
 
@@ -186,8 +187,6 @@ func (v *VM) abortQueued(m *mission) {
 	rec.Ended = v.opts.Now()
 	v.writeRecord(context.Background(), rec)
 	v.cyclesAbrt.Add(1)
-	if v.opts.OnCycleEnd != nil {
-		v.opts.OnCycleEnd(*rec)
-	}
+	v.ended(rec)
 	v.finishMission(m)
 }

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"time"
 
 	"github.com/batos/batos/vm/tiers"
 )
@@ -63,6 +64,22 @@ type Model interface {
 // Options.HotAdapters are resident. The VM serializes calls to LoadAdapter
 // and UnloadAdapter and never unloads an adapter a running Generate uses.
 type AdapterLoader = tiers.Loader
+
+// Usage is what one model call cost, as the model measured it.
+type Usage struct {
+	PromptTokens int           // the prompt, chat format included
+	OutputTokens int           // the tokens generated
+	Prefill      time.Duration // evaluating the prompt
+	Decode       time.Duration // from the first sampled token to the end
+}
+
+// UsageReporter is an optional upgrade of a Model that reports what each
+// call cost; the VM then calls GenerateUsage instead of Generate and puts
+// the usage in the cycle's trace (Step), so that tokens per second are the
+// model's own numbers.
+type UsageReporter interface {
+	GenerateUsage(ctx context.Context, g Generation) (string, Usage, error)
+}
 
 // ModelFunc adapts a function to the Model interface.
 type ModelFunc func(ctx context.Context, g Generation) (string, error)

@@ -143,11 +143,17 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []prompt.P
 	out, cached := r.memo[key]
 	r.mu.Unlock()
 	start := time.Now()
+	var usage Usage
 	if !cached {
 		r.v.writeProgress(ctx, r.snapshot())
-		out, err = r.v.generate(ctx, p, g)
+		out, usage, err = r.v.generate(ctx, p, g)
 	}
+	took := time.Since(start)
 	lim := r.v.opts.TraceLimit
+	outTokens := usage.OutputTokens
+	if outTokens == 0 && out != "" {
+		outTokens = r.count(out) // the model did not say: counted again
+	}
 	r.mu.Lock()
 	if err == nil {
 		r.memo[key] = out
@@ -155,10 +161,12 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []prompt.P
 	r.rec.Steps = append(r.rec.Steps, Step{
 		State: state, Persona: p.Name, Adapter: p.Adapter,
 		Prompt: prompt.Bound(text, lim), Output: prompt.Bound(out, lim), Error: errString(err),
-		Duration:     time.Since(start),
+		Duration:     took,
 		PromptTokens: tokens, Window: window, MaxTokens: g.MaxTokens, Budget: budget,
+		OutputTokens: outTokens, Prefill: usage.Prefill, Decode: usage.Decode, Replayed: cached,
 	})
 	r.mu.Unlock()
+	r.v.event(CycleEvent{Kind: EventStep, Cycle: r.m.id, State: state})
 	if err != nil {
 		return "", fmt.Errorf("vm: %s: %w", p.Name, err)
 	}
@@ -221,27 +229,35 @@ func (r *cycleRun) fit(g *Generation, parts []prompt.Part, constrained bool) (st
 
 // generate makes the persona's adapter hot when the model can hold
 // adapters, then calls the model under the concurrency bound.
-func (v *VM) generate(ctx context.Context, p personaInfo, g Generation) (string, error) {
+func (v *VM) generate(ctx context.Context, p personaInfo, g Generation) (string, Usage, error) {
 	m := v.currentModel()
 	if m == nil {
-		return "", ErrNoModel
+		return "", Usage{}, ErrNoModel
 	}
 	release, err := v.tiers.Acquire(ctx, m, p.Adapter, p.AdapterBlob)
 	if err != nil {
-		return "", err
+		return "", Usage{}, err
 	}
 	defer release()
 	select {
 	case v.modelSem <- struct{}{}:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", Usage{}, ctx.Err()
 	}
 	defer func() { <-v.modelSem }()
-	out, err := m.Generate(ctx, g)
-	if err != nil {
-		return "", err
+	var (
+		out string
+		u   Usage
+	)
+	if ur, ok := m.(UsageReporter); ok {
+		out, u, err = ur.GenerateUsage(ctx, g)
+	} else {
+		out, err = m.Generate(ctx, g)
 	}
-	return strings.ToValidUTF8(out, "\uFFFD"), nil
+	if err != nil {
+		return "", u, err
+	}
+	return strings.ToValidUTF8(out, "\uFFFD"), u, nil
 }
 
 // view reads what the prompts say about the mission, once per attempt

@@ -71,6 +71,12 @@ type Options struct {
 	// cycle that ends (complete, failed or aborted), after it is in the
 	// cycle log; for metrics. It runs on the cycle's worker: keep it short.
 	OnCycleEnd func(CycleRecord)
+	// OnCycleEvent, when not nil, is called with each event of every
+	// cycle as it happens (queued, state entered, trace line, model call
+	// ended, ended), on the goroutine that caused it (a cycle's worker, or the
+	// caller of StartCycle or Dispatch), with no lock of the VM held: it
+	// must be quick (hand the event to a channel).
+	OnCycleEvent func(CycleEvent)
 	// Progress, when not nil, reports blob imports and materializations:
 	// name is the file, done and total are bytes.
 	Progress func(name string, done, total int64)
@@ -193,6 +199,8 @@ type VM struct {
 	finished   atomic.Int64 // cycles ended, for the log's pruning cadence
 	cyclesFail atomic.Int64
 	cyclesAbrt atomic.Int64
+
+	methodCalls, methodFailed, methodLimits atomic.Int64
 }
 
 // Open opens the VM on store. On a store without a genesis object it
@@ -237,6 +245,7 @@ func Open(ctx context.Context, store *object.Store, opts Options) (*VM, error) {
 			v.closeRunner = c.Close
 		}
 	}
+	v.runner = countedRunner{r: v.runner, calls: &v.methodCalls, failed: &v.methodFailed, limits: &v.methodLimits}
 	return v, nil
 }
 
@@ -360,6 +369,7 @@ type Status struct {
 	Uptime        time.Duration // since Open
 	Model         bool          // whether a model is set
 	ContextSize   int           // the model's context window in tokens (as budgeted)
+	Methods       MethodStats   // the runner's calls since Open
 }
 
 // Status returns a snapshot of the VM's counters.
@@ -379,6 +389,8 @@ func (v *VM) Status() Status {
 		Uptime:        v.opts.Now().Sub(v.start),
 		Model:         v.currentModel() != nil,
 		ContextSize:   v.counter().ContextSize(),
+		Methods: MethodStats{Calls: v.methodCalls.Load(), Failed: v.methodFailed.Load(),
+			LimitHits: v.methodLimits.Load()},
 	}
 }
 

@@ -182,6 +182,14 @@ type CycleStep struct {
 	PromptTokens int64 `msg:"prompt_tokens"`
 	Window       int64 `msg:"window"`
 	MaxTokens    int64 `msg:"max_tokens"`
+	// OutputTokens is the output's length in tokens (over DurationMS:
+	// the call's tokens per second).
+	OutputTokens int64 `msg:"output_tokens"`
+	// PrefillUS and DecodeUS split the call's time into evaluating the
+	// prompt and generating, in microseconds, when the model measured
+	// them (zero otherwise).
+	PrefillUS int64 `msg:"prefill_us"`
+	DecodeUS  int64 `msg:"decode_us"`
 	// BudgetUS is the time spent fitting the prompt to its window, in
 	// microseconds.
 	BudgetUS int64 `msg:"budget_us"`

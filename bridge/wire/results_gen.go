@@ -925,9 +925,9 @@ func (z CycleStarted) Msgsize() (s int) {
 // MarshalMsg implements msgp.Marshaler
 func (z *CycleStep) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 11
+	// map header, size 14
 	// string "state"
-	o = append(o, 0x8b, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
+	o = append(o, 0x8e, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
 	o = msgp.AppendString(o, z.State)
 	// string "persona"
 	o = append(o, 0xa7, 0x70, 0x65, 0x72, 0x73, 0x6f, 0x6e, 0x61)
@@ -956,6 +956,15 @@ func (z *CycleStep) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "max_tokens"
 	o = append(o, 0xaa, 0x6d, 0x61, 0x78, 0x5f, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x73)
 	o = msgp.AppendInt64(o, z.MaxTokens)
+	// string "output_tokens"
+	o = append(o, 0xad, 0x6f, 0x75, 0x74, 0x70, 0x75, 0x74, 0x5f, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x73)
+	o = msgp.AppendInt64(o, z.OutputTokens)
+	// string "prefill_us"
+	o = append(o, 0xaa, 0x70, 0x72, 0x65, 0x66, 0x69, 0x6c, 0x6c, 0x5f, 0x75, 0x73)
+	o = msgp.AppendInt64(o, z.PrefillUS)
+	// string "decode_us"
+	o = append(o, 0xa9, 0x64, 0x65, 0x63, 0x6f, 0x64, 0x65, 0x5f, 0x75, 0x73)
+	o = msgp.AppendInt64(o, z.DecodeUS)
 	// string "budget_us"
 	o = append(o, 0xa9, 0x62, 0x75, 0x64, 0x67, 0x65, 0x74, 0x5f, 0x75, 0x73)
 	o = msgp.AppendInt64(o, z.BudgetUS)
@@ -1044,6 +1053,24 @@ func (z *CycleStep) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "MaxTokens")
 				return
 			}
+		case "output_tokens":
+			z.OutputTokens, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "OutputTokens")
+				return
+			}
+		case "prefill_us":
+			z.PrefillUS, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "PrefillUS")
+				return
+			}
+		case "decode_us":
+			z.DecodeUS, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "DecodeUS")
+				return
+			}
 		case "budget_us":
 			z.BudgetUS, bts, err = msgp.ReadInt64Bytes(bts)
 			if err != nil {
@@ -1064,7 +1091,7 @@ func (z *CycleStep) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *CycleStep) Msgsize() (s int) {
-	s = 1 + 6 + msgp.StringPrefixSize + len(z.State) + 8 + msgp.StringPrefixSize + len(z.Persona) + 8 + msgp.StringPrefixSize + len(z.Adapter) + 7 + msgp.StringPrefixSize + len(z.Prompt) + 7 + msgp.StringPrefixSize + len(z.Output) + 6 + msgp.StringPrefixSize + len(z.Error) + 12 + msgp.Int64Size + 14 + msgp.Int64Size + 7 + msgp.Int64Size + 11 + msgp.Int64Size + 10 + msgp.Int64Size
+	s = 1 + 6 + msgp.StringPrefixSize + len(z.State) + 8 + msgp.StringPrefixSize + len(z.Persona) + 8 + msgp.StringPrefixSize + len(z.Adapter) + 7 + msgp.StringPrefixSize + len(z.Prompt) + 7 + msgp.StringPrefixSize + len(z.Output) + 6 + msgp.StringPrefixSize + len(z.Error) + 12 + msgp.Int64Size + 14 + msgp.Int64Size + 7 + msgp.Int64Size + 11 + msgp.Int64Size + 14 + msgp.Int64Size + 11 + msgp.Int64Size + 10 + msgp.Int64Size + 10 + msgp.Int64Size
 	return
 }
 

@@ -334,6 +334,7 @@ func cycleInfo(r *vm.CycleRecord, full bool) wire.CycleInfo {
 		res.Steps = append(res.Steps, wire.CycleStep{State: s.State, Persona: s.Persona, Adapter: s.Adapter,
 			Prompt: s.Prompt, Output: s.Output, Error: s.Error, DurationMS: s.Duration.Milliseconds(),
 			PromptTokens: int64(s.PromptTokens), Window: int64(s.Window), MaxTokens: int64(s.MaxTokens),
+			OutputTokens: int64(s.OutputTokens), PrefillUS: s.Prefill.Microseconds(), DecodeUS: s.Decode.Microseconds(),
 			BudgetUS: s.Budget.Microseconds()})
 	}
 	for _, a := range r.Methods {

@@ -61,10 +61,15 @@ func chatMessages(g vm.Generation) []llama.Message {
 func defuse(s string) string { return strings.ReplaceAll(s, "<|", "< |") }
 
 func (m *engineModel) Generate(ctx context.Context, g vm.Generation) (string, error) {
+	text, _, err := m.generate(ctx, g)
+	return text, err
+}
+
+func (m *engineModel) generate(ctx context.Context, g vm.Generation) (string, llama.Usage, error) {
 	if m.delay > 0 {
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", llama.Usage{}, ctx.Err()
 		case <-time.After(m.delay):
 		}
 	}
@@ -87,7 +92,14 @@ func (m *engineModel) Generate(ctx context.Context, g vm.Generation) (string, er
 		req.JSONSchema = g.JSONSchema
 	}
 	resp, err := m.e.Generate(ctx, req)
-	return resp.Text, err
+	return resp.Text, resp.Usage, err
+}
+
+// GenerateUsage implements vm.UsageReporter with llama.cpp's counts and
+// timings.
+func (m *engineModel) GenerateUsage(ctx context.Context, g vm.Generation) (string, vm.Usage, error) {
+	text, u, err := m.generate(ctx, g)
+	return text, vm.Usage{PromptTokens: u.PromptTokens, OutputTokens: u.GeneratedTokens, Prefill: u.Prefill, Decode: u.Decode}, err
 }
 
 func (m *engineModel) LoadAdapter(ctx context.Context, name, path string) error {

@@ -48,16 +48,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	}
 
 	log.Info("[UVM] Prototypal awakening: opening the living image", "dir", filepath.Join(cfg.Data, imageDir))
-	store, err := object.Open(filepath.Join(cfg.Data, imageDir), object.Options{Retries: 8, Logger: log, MinFreeBytes: minFree(cfg.MinFreeMB)})
+	m := newMetrics()
+	events := newEventHub()
+	store, err := object.Open(filepath.Join(cfg.Data, imageDir), object.Options{Retries: 8, Logger: log,
+		MinFreeBytes: minFree(cfg.MinFreeMB), OnCommit: m.committed})
 	if err != nil {
 		return err
 	}
 	defer closeLogged(log, "store", store.Close)
 
 	retriever := &catalogRetriever{}
-	m := newMetrics()
 	v, err := vm.Open(ctx, store, vm.Options{
 		OnCycleEnd:   m.cycleEnded,
+		OnCycleEvent: events.publish,
 		Retriever:    retriever,
 		Workers:      cfg.Workers,
 		QueueSize:    cfg.Queue,
@@ -131,7 +134,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		layers: info.Layers, gpu: gpuLayers(info), started: started, version: version}
 	var web http.Handler
 	if cfg.HTTP != "" {
-		if web, err = newWeb(webOptions{Addr: cfg.HTTP, TokenFile: cfg.HTTPToken, Pprof: cfg.Pprof}, h, m); err != nil {
+		if web, err = newWeb(webOptions{Addr: cfg.HTTP, TokenFile: cfg.HTTPToken, Pprof: cfg.Pprof, Events: events}, h, m); err != nil {
 			return err
 		}
 	}
@@ -152,7 +155,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	wg.Go(func() { watchDisk(sideCtx, log, store, cfg.WarnFreeMB<<20, time.Minute) })
 	if web != nil {
 		wg.Go(func() {
-			if err := serveWeb(sideCtx, log, cfg.HTTP, web); err != nil {
+			if err := serveWeb(sideCtx, log, cfg.HTTP, web, events.close); err != nil {
 				log.Error("[HTTP] stopped", "err", err)
 			}
 		})

@@ -21,23 +21,30 @@ import (
 
 	"github.com/batos/batos/bridge"
 	"github.com/batos/batos/bridge/wire"
+	"github.com/batos/batos/object"
 	"github.com/batos/batos/vm"
 )
 
-// webOptions configure batosd's HTTP side: /metrics (Prometheus text
-// format), /healthz (live), /readyz (model loaded) and, with pprof, Go's
-// /debug/pprof/.
+// webOptions configure batosd's HTTP side: the inspector (/), its API
+// (/api/), /metrics (Prometheus text format), /healthz (live), /readyz
+// (model loaded) and, with Pprof, Go's /debug/pprof/.
 type webOptions struct {
 	Addr      string // "" disables it
 	TokenFile string // required for a non-loopback Addr; created 0600 if missing
 	Pprof     bool
+	Events    *eventHub // the VM's cycle events; nil: a hub of no events
 }
 
 // errPublicWithoutToken refuses to serve a non-loopback address openly.
 var errPublicWithoutToken = errors.New("batosd: -http on a non-loopback address needs -http-token FILE")
 
-// newWeb builds the HTTP handler: every request from a non-loopback
-// client must present the token (Authorization: Bearer TOKEN).
+// newWeb builds the HTTP handler. Every client may read (the inspector's
+// pages and API, /metrics, the health checks); a change (POST: sending a
+// message) and pprof need a loopback client or the token (Authorization:
+// Bearer TOKEN). Cross-origin POSTs are refused (net/http's
+// CrossOriginProtection), and on a loopback address so is a Host header
+// that is not a loopback name, so that a web page cannot reach the
+// daemon through DNS rebinding.
 func newWeb(o webOptions, h *handler, m *metrics) (http.Handler, error) {
 	m.status.h = h
 	host, _, err := net.SplitHostPort(o.Addr)
@@ -54,7 +61,15 @@ func newWeb(o webOptions, h *handler, m *metrics) (http.Handler, error) {
 	} else if !loopback {
 		return nil, errPublicWithoutToken
 	}
+	writable := func(r *http.Request) bool {
+		return fromLoopback(r) || token != "" && hasToken(r, token)
+	}
+	hub := o.Events
+	if hub == nil {
+		hub = newEventHub()
+	}
 	mux := http.NewServeMux()
+	(&inspector{h: h, hub: hub, writable: writable}).routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -73,14 +88,36 @@ func newWeb(o webOptions, h *handler, m *metrics) (http.Handler, error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
+	csrf := http.NewCrossOriginProtection()
+	guarded := csrf.Handler(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token != "" && !fromLoopback(r) && !hasToken(r, token) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="batosd"`)
-			http.Error(w, "batosd: a token is required from this address", http.StatusUnauthorized)
+		if loopback && !loopbackHost(r.Host) {
+			http.Error(w, "batosd: this address serves only loopback host names", http.StatusMisdirectedRequest)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		needsWrite := r.Method != http.MethodGet && r.Method != http.MethodHead || strings.HasPrefix(r.URL.Path, "/debug/")
+		if needsWrite && !writable(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="batosd"`)
+			http.Error(w, "batosd: read-only: a change needs a loopback client or the daemon's token", http.StatusUnauthorized)
+			return
+		}
+		guarded.ServeHTTP(w, r)
 	}), nil
+}
+
+// loopbackHost reports whether a request's Host names the loopback
+// interface (localhost or a loopback IP, with or without a port).
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func fromLoopback(r *http.Request) bool {
@@ -120,13 +157,18 @@ func loadToken(path string) (string, error) {
 }
 
 // serveWeb serves handler on addr until ctx is done.
-func serveWeb(ctx context.Context, log *slog.Logger, addr string, handler http.Handler) error {
+// onShutdown runs as the server starts shutting down (closing the
+// inspector's event streams, which would otherwise hold it).
+func serveWeb(ctx context.Context, log *slog.Logger, addr string, handler http.Handler, onShutdown func()) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("batosd: -http: %w", err)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("[HTTP] serving /metrics, /healthz, /readyz", "addr", l.Addr().String())
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
+	}
+	log.Info("[HTTP] serving the inspector, /metrics, /healthz, /readyz", "addr", l.Addr().String(), "url", "http://"+l.Addr().String()+"/")
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -151,6 +193,11 @@ type metrics struct {
 	states   *prometheus.HistogramVec
 	calls    *prometheus.CounterVec
 	tokens   *prometheus.CounterVec
+	outputs  *prometheus.CounterVec
+	callTime *prometheus.HistogramVec
+	tokRate  *prometheus.HistogramVec
+	commit   prometheus.Histogram
+	commits  *prometheus.CounterVec
 }
 
 // newMetrics returns the metrics; set status.h once the handler exists.
@@ -170,8 +217,18 @@ func newMetrics() *metrics {
 			Help: "Model calls made by cycles, by persona."}, []string{"persona"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "batos_model_prompt_tokens_total",
 			Help: "Prompt tokens sent to the model by cycles, by persona."}, []string{"persona"}),
+		outputs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "batos_model_output_tokens_total",
+			Help: "Tokens the model generated for cycles, by persona."}, []string{"persona"}),
+		callTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "batos_model_call_seconds",
+			Help: "Time of a model call (prefill and decode), by persona.", Buckets: prometheus.ExponentialBuckets(0.005, 3, 10)}, []string{"persona"}),
+		tokRate: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "batos_model_tokens_per_second",
+			Help: "Output tokens per second of a model call (over the whole call), by persona.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}, []string{"persona"}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "batos_store_commit_seconds",
+			Help: "Time to commit a write transaction (batch write and sync).", Buckets: prometheus.ExponentialBuckets(0.00005, 3, 12)}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "batos_store_commits_total",
+			Help: "Write transaction commits, by result (ok, conflict, error)."}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.requests, m.reqTime, m.cycles, m.states, m.calls, m.tokens,
+	m.reg.MustRegister(m.requests, m.reqTime, m.cycles, m.states, m.calls, m.tokens, m.outputs, m.callTime, m.tokRate, m.commit, m.commits,
 		m.status, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -187,6 +244,24 @@ func (m *metrics) cycleEnded(rec vm.CycleRecord) {
 	for _, s := range rec.Steps {
 		m.calls.WithLabelValues(s.Persona).Inc()
 		m.tokens.WithLabelValues(s.Persona).Add(float64(s.PromptTokens))
+		m.outputs.WithLabelValues(s.Persona).Add(float64(s.OutputTokens))
+		if s.Duration > 0 && s.Error == "" {
+			m.callTime.WithLabelValues(s.Persona).Observe(s.Duration.Seconds())
+			m.tokRate.WithLabelValues(s.Persona).Observe(float64(s.OutputTokens) / s.Duration.Seconds())
+		}
+	}
+}
+
+// committed records a store commit (object.Options.OnCommit).
+func (m *metrics) committed(took time.Duration, err error) {
+	switch {
+	case err == nil:
+		m.commit.Observe(took.Seconds())
+		m.commits.WithLabelValues("ok").Inc()
+	case errors.Is(err, object.ErrConflict):
+		m.commits.WithLabelValues("conflict").Inc()
+	default:
+		m.commits.WithLabelValues("error").Inc()
 	}
 }
 
@@ -239,10 +314,11 @@ var (
 	descTierLoads = prometheus.NewDesc("batos_adapter_loads_total", "Adapter moves into a tier.", []string{"tier"}, nil)
 	descTierEvict = prometheus.NewDesc("batos_adapter_evictions_total", "Adapter evictions from a tier.", []string{"tier"}, nil)
 	descResident  = prometheus.NewDesc("batos_adapters", "Adapters in each tier now.", []string{"tier"}, nil)
+	descMethods   = prometheus.NewDesc("batos_sandbox_calls_total", "Method calls the sandbox ran, by result (ok, failed, limit: stopped by a limit).", []string{"result"}, nil)
 )
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCycles, descRunning, descQueue, descQueueCap, descObjects, descImage, descFree, descTierHits, descTierLoads, descTierEvict, descResident} {
+	for _, d := range []*prometheus.Desc{descCycles, descRunning, descQueue, descQueueCap, descObjects, descImage, descFree, descTierHits, descTierLoads, descTierEvict, descResident, descMethods} {
 		ch <- d
 	}
 }
@@ -279,4 +355,8 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descResident, int64(len(a.Hot)), "hot")
 	gauge(descResident, int64(len(a.Warm)), "warm")
 	gauge(descResident, int64(len(a.Cold)), "cold")
+	ms := st.Methods
+	counter(descMethods, ms.Calls-ms.Failed, "ok")
+	counter(descMethods, ms.Failed-ms.LimitHits, "failed")
+	counter(descMethods, ms.LimitHits, "limit")
 }
