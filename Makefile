@@ -28,7 +28,7 @@ PLAIN_PKGS = $(shell $(GO) list ./... | grep -E '$(SLOW_CGO)')
 PREBUILD_THIRD_PARTY = GO='$(GO)' scripts/prebuild-third-party.sh
 
 DATA ?= $(CURDIR)/.batos
-# batosd's /metrics, /healthz and /readyz (empty: off).
+# batosd's inspector, /metrics, /healthz and /readyz (empty: off).
 HTTP ?= 127.0.0.1:8080
 ARGS ?=
 

@@ -150,7 +150,16 @@ func TestRollback(t *testing.T) {
 }
 
 func TestConflict(t *testing.T) {
-	s := openTest(t, Options{})
+	var mu sync.Mutex
+	var commits []error // OnCommit's reports
+	s := openTest(t, Options{OnCommit: func(took time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if took <= 0 && err == nil {
+			t.Errorf("a commit took %v", took)
+		}
+		commits = append(commits, err)
+	}})
 	var oid OID
 	mustUpdate(t, s, func(tx *Tx) error {
 		o, err := tx.New(map[string]Value{"n": Int(0)})
@@ -192,6 +201,11 @@ func TestConflict(t *testing.T) {
 		}
 		return nil
 	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(commits) != 3 || commits[0] != nil || commits[1] != nil || !errors.Is(commits[2], ErrConflict) {
+		t.Errorf("OnCommit saw %v, want two commits and a conflict", commits)
+	}
 }
 
 func TestConcurrentCounter(t *testing.T) {

@@ -130,6 +130,14 @@ func (v *VM) startMission(ctx context.Context, target object.OID, brief object.M
 		rec.ID = o.OID
 		return putRecord(tx, rec)
 	})
+	if err == nil {
+		// Before a worker can take it, so that a live view sees it queued
+		// before it runs.
+		v.event(CycleEvent{Kind: EventQueued, Cycle: rec.ID, Target: target, Selector: rec.Selector, Status: StatusQueued})
+		for _, l := range lines {
+			v.event(CycleEvent{Kind: EventLine, Cycle: rec.ID, Line: l})
+		}
+	}
 
 	v.mu.Lock()
 	v.reserved--
@@ -138,6 +146,7 @@ func (v *VM) startMission(ctx context.Context, target object.OID, brief object.M
 		rec.Status, rec.Error, rec.Ended = StatusAborted, "the VM closed before the cycle started", v.opts.Now()
 		v.mu.Unlock()
 		v.writeRecord(ctx, rec)
+		v.event(CycleEvent{Kind: EventEnd, Cycle: rec.ID, Target: target, Selector: rec.Selector, Status: rec.Status})
 		v.mu.Lock()
 	}
 	if err != nil {
@@ -159,7 +168,6 @@ func (v *VM) startMission(ctx context.Context, target object.OID, brief object.M
 		close(p.ready)
 	}
 	v.mu.Unlock()
-	v.event(CycleEvent{Kind: EventQueued, Cycle: m.id, Target: target, Selector: rec.Selector, Status: StatusQueued})
 	return m.id, nil
 }
 

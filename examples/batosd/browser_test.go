@@ -142,6 +142,14 @@ func TestInspectorBrowser(t *testing.T) {
 		t.Errorf("timeline has %d state bars, want IDLE, DECOMPOSING, DELEGATING, SYNTHESIZING, COMPLETE", bars)
 	}
 
+	// The status page: the counters and a bar for the cycle in each chart.
+	do("status page", chromedp.Navigate(base+"#/"), chromedp.WaitVisible(`.card[data-k="done"]`))
+	done := browse(t, ctx, chromedp.Text(`.card[data-k="done"] .v`))
+	chartBars := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart-svg rect").length`))
+	if done != "1" || chartBars != 2 {
+		t.Errorf("status page: %q cycles done, %d chart bars", done, chartBars)
+	}
+
 	dir := t.TempDir()
 	for name, shot := range map[string][]byte{"inspector-object.png": objectShot, "inspector-cycle.png": cycleShot} {
 		checkScreenshot(t, name, shot)

@@ -499,3 +499,28 @@ func TestInspectorMetricsParsed(t *testing.T) {
 		}
 	}
 }
+
+// The cost a cycle pays per event with four live streams reading.
+func BenchmarkEventHubPublish(b *testing.B) {
+	h := newEventHub()
+	defer h.close()
+	for range 4 {
+		s, err := h.subscribe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() {
+			for {
+				select {
+				case <-s.ch:
+				case <-h.closed:
+					return
+				}
+			}
+		}()
+	}
+	e := vm.CycleEvent{Kind: vm.EventLine, Cycle: 42, Line: "[pLLM] Activated expert: BRICK"}
+	for b.Loop() {
+		h.publish(e)
+	}
+}
