@@ -241,7 +241,7 @@ type objectView struct {
 
 type slotView struct {
 	Name    string       `json:"name"`
-	Kind    string       `json:"kind"` // the value's type: int, str, list, ref, ...
+	Kind    string       `json:"kind"` // the value's type (prompt.KindName): int, str, list of 3, reference, ...
 	Preview string       `json:"preview"`
 	Refs    []objectLink `json:"refs,omitempty"` // objects the value refers to
 }
@@ -317,7 +317,7 @@ func (in *inspector) object(w http.ResponseWriter, r *http.Request) {
 			if object.IsParentSlot(n) {
 				continue // Parents and the graph show them
 			}
-			sv := slotView{Name: n, Kind: kindOf(val), Preview: prompt.Preview(val, previewBytes, previewDepth)}
+			sv := slotView{Name: n, Kind: prompt.KindName(val), Preview: prompt.Preview(val, previewBytes, previewDepth)}
 			for i, oid := range object.AppendRefs(nil, val) {
 				if i == 20 {
 					break
@@ -366,33 +366,6 @@ func delegationGraph(tx *object.Tx, oid object.OID, link func(object.OID) object
 	// Edges to objects left out would point nowhere.
 	g.Edges = slices.DeleteFunc(g.Edges, func(e [2]uint64) bool { return !seen[object.OID(e[1])] })
 	return g
-}
-
-// kindOf names a value's type as Starlark code sees it.
-func kindOf(v object.Value) string {
-	switch v.(type) {
-	case nil:
-		return "None"
-	case object.Bool:
-		return "bool"
-	case object.Int:
-		return "int"
-	case object.Float:
-		return "float"
-	case object.String:
-		return "str"
-	case object.Bytes:
-		return "bytes"
-	case object.Ref:
-		return "ref"
-	case object.List:
-		return "list"
-	case object.Map:
-		return "dict"
-	case object.BlobRef:
-		return "blob"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 func (in *inspector) history(w http.ResponseWriter, r *http.Request) {

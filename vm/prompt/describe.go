@@ -128,7 +128,7 @@ func slotLine(s Slot) string {
 	case object.Primitive:
 		return signature(s) + " (primitive)"
 	}
-	return SafeName(s.Name) + " (" + kindName(s.Value) + "): " + Preview(s.Value, 96, 1)
+	return SafeName(s.Name) + " (" + KindName(s.Value) + "): " + Preview(s.Value, 96, 1)
 }
 
 // signature renders a behaviour slot as name(params).
@@ -157,7 +157,9 @@ func methodParams(src string) (string, bool) {
 	return params, true
 }
 
-func kindName(v object.Value) string {
+// KindName names a value's type as a prompt (and the inspector) shows it:
+// "str", "reference", "list of 3", ...
+func KindName(v object.Value) string {
 	switch x := v.(type) {
 	case nil:
 		return "none"
@@ -213,7 +215,7 @@ func Preview(v object.Value, max, depth int) string {
 			return strconv.Quote(cutUTF8(keys[i], max/4)) + ": " + Preview(x[keys[i]], max/3, depth-1)
 		})
 	case *object.Method, object.Primitive:
-		return kindName(v)
+		return KindName(v)
 	}
 	return Bound(object.Format(v), max)
 }
