@@ -42,6 +42,24 @@ func covenantParts(mv *missionView, partials []facetAnswer, attempts []MethodAtt
 **Method Name:** `+"`%s`"+`
 
 `, mv.Brief, mv.Selector)
+	var capsPart prompt.Part
+	if len(mv.Caps) > 0 && mv.Proxy {
+		head = fmt.Sprintf(`You are the BAT OS Universal Virtual Machine's Just-in-Time (JIT) Compiler for Agency. An object holds capabilities, tools the host granted it, and needs a method that uses one for a purpose. Your task is to generate the complete, syntactically correct Starlark code for a proxy method: it calls the capability with the method's arguments and returns what it answers, or the part of it that serves the purpose (json.decode parses JSON text).
+
+**Mission Intent:** %s
+**Method Name:** `+"`%s`"+`
+
+`, mv.Brief, mv.Selector)
+	}
+	if len(mv.Caps) > 0 {
+		var sb strings.Builder
+		sb.WriteString("**Capabilities the object holds** (the only way to reach the outside world; pass parameters by name):\n")
+		for _, h := range mv.Caps {
+			sb.WriteString(describeCapability(h))
+		}
+		sb.WriteString("\n")
+		capsPart = prompt.Fixed(sb.String())
+	}
 	rules := fmt.Sprintf(`
 **Architectural Covenants (Non-Negotiable):**
 1. The code must be a single, complete function definition (`+"`def %s(%s):`"+`).
@@ -66,6 +84,7 @@ def add_note(self, arg0):
 `, mv.Selector, sig)
 	parts := []prompt.Part{
 		prompt.Fixed(head),
+		capsPart,
 		mv.objectPart(count, 0.4),
 		partialsPart(partials, count),
 		mv.passagesPart(count),
@@ -113,6 +132,16 @@ func (r *cycleRun) writeMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 		spec, err := methodspec.New(tx, r.m.target, mv.Selector, mv.Params, mv.Args)
 		if err != nil {
 			return "", err
+		}
+		if r.missionType() == MissionAcquireCapability {
+			if len(mv.Caps) == 0 {
+				return "", fmt.Errorf("%w: object %d holds no capability to wrap (%q)", ErrUnknownCapability, uint64(r.m.target), briefString(r.m.brief, "capability", "any"))
+			}
+			spec.Capabilities = specCapabilities(mv.Caps)
+			// A mission that asked for a proxy gets one; a message an
+			// object holding capabilities did not understand may be
+			// answered either way.
+			spec.ProxyOnly = mv.Proxy
 		}
 		g := spec.Build() // once: it is tens of kilobytes of GBNF
 		gs.Grammar, gs.MaxTokens = g.String(), g.MaxLen()
@@ -178,6 +207,13 @@ func (r *cycleRun) checkMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 	if err != nil && (ctx.Err() != nil || errors.As(err, &rb)) {
 		return err // the cycle is over, or the transaction is doomed: no repair
 	}
+	if errors.Is(err, ErrCapabilitySkipped) {
+		// The method reached an effect the trial may not have: it ran
+		// well up to there, which is all a trial can say.
+		a.Verdict, a.Trial = VerdictPassed, "stopped before a state-changing capability call (not performed): "+prompt.Bound(err.Error(), 200)
+		r.addLine("[Orchestrator] Trial run stopped before a state-changing capability call, which it did not make: %v", err)
+		return nil
+	}
 	if err != nil {
 		a.Verdict, a.Error = VerdictTrialFailed, err.Error()
 		r.addLine("[Orchestrator] Trial run failed: %v", err)
@@ -185,6 +221,18 @@ func (r *cycleRun) checkMethod(ctx context.Context, tx *object.Tx, mv *missionVi
 	}
 	a.Verdict, a.Trial = VerdictPassed, prompt.Bound(object.Format(res), 512)
 	return nil
+}
+
+// noteCapability records a capability call of the cycle's trial runs.
+func (r *cycleRun) noteCapability(c CapabilityRecord) {
+	r.mu.Lock()
+	if len(r.rec.Capabilities) < maxTraceLines {
+		r.rec.Capabilities = append(r.rec.Capabilities, c)
+	}
+	if len(r.rec.Lines) < maxTraceLines { // the VM's log has the line already
+		r.rec.Lines = append(r.rec.Lines, fmt.Sprintf("[Capability] %s(%s): %d bytes in, %d out%s", c.Capability, c.Args, c.BytesIn, c.BytesOut, recNote(c)))
+	}
+	r.mu.Unlock()
 }
 
 // trial runs source as the target's method on the message's arguments in
@@ -200,6 +248,9 @@ func (r *cycleRun) trial(ctx context.Context, tx *object.Tx, mv *missionView, so
 	// The trial runs outside the cycle: a method that calls a state's
 	// builtin process_synthesis gets an error (only the cycle's drive
 	// calls it, with the run), so it cannot re-enter the running cycle.
+	// Capabilities that are not read-only answer with their dry run or
+	// stop the trial (ErrCapabilitySkipped); every call is recorded.
+	ctx = withCapScope(ctx, &capScope{trial: true, note: r.noteCapability})
 	sp := tx.Savepoint()
 	res, err := r.v.runner.Call(ctx, tx, r.m.target, m, args, kw)
 	if rerr := tx.RollbackTo(sp); rerr != nil {

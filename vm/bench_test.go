@@ -19,13 +19,17 @@ func benchVM(b *testing.B, runner vm.MethodRunner) (*vm.VM, string) {
 }
 
 func benchVMSync(b *testing.B, runner vm.MethodRunner, sync bool) (*vm.VM, string) {
+	return benchVMLimits(b, runner, sync, vm.SandboxLimits{})
+}
+
+func benchVMLimits(b *testing.B, runner vm.MethodRunner, sync bool, limits vm.SandboxLimits) (*vm.VM, string) {
 	store, err := object.Open(b.TempDir(), object.Options{NoSync: !sync, Retries: 16})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
 	ctx := context.Background()
-	v, err := vm.Open(ctx, store, vm.Options{Model: &vmtest.Model{}, Runner: runner, Logger: slogDiscard(), CacheDir: b.TempDir()})
+	v, err := vm.Open(ctx, store, vm.Options{Model: &vmtest.Model{}, Runner: runner, Logger: slogDiscard(), CacheDir: b.TempDir(), SandboxLimits: limits})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -130,4 +134,53 @@ func benchCycle(b *testing.B, sync bool) {
 			b.Fatalf("%v %v", rec, err)
 		}
 	}
+}
+
+// benchCapability dispatches to a method that calls, once, either a
+// capability granted to its receiver (echo, read-only, returns its
+// argument) or the oid primitive, so the two differ only in the call.
+func benchCapability(b *testing.B, limits vm.SandboxLimits, capability bool) {
+	v, leaf := benchVMLimits(b, nil, false, limits)
+	ctx := context.Background()
+	err := v.RegisterCapability(vm.Capability{
+		Name: "echo", Doc: "returns x", ReadOnly: true, Params: []vm.Param{{Name: "x", Kind: vm.KindNum}}, Result: vm.KindNum,
+		Budget: vm.Budget{MaxCalls: 1 << 30},
+		Func: func(ctx context.Context, tx *object.Tx, a map[string]object.Value) (object.Value, error) {
+			return a["x"], nil
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := v.GrantCapability(ctx, leaf, "tool", "echo"); err != nil {
+		b.Fatal(err)
+	}
+	src := "def ping(self):\n    return self.tool.call(x=1)\n"
+	want := object.Value(object.Int(1))
+	if !capability {
+		src = "def ping(self):\n    return self.oid() * 0 + 1\n"
+	}
+	if err := v.SetSlot(ctx, leaf, "ping", &object.Method{Source: src}); err != nil {
+		b.Fatal(err)
+	}
+	benchDispatch(b, v, leaf, "ping", want)
+}
+
+// BenchmarkCapabilityCallSandbox: a method calling a granted capability
+// once, in a worker process (grant check, argument binding, budget and
+// the trace record included).
+func BenchmarkCapabilityCallSandbox(b *testing.B) { benchCapability(b, vm.SandboxLimits{}, true) }
+
+// BenchmarkPrimitiveCallSandbox: the same method shape calling the oid
+// primitive instead: the baseline for the capability's overhead.
+func BenchmarkPrimitiveCallSandbox(b *testing.B) { benchCapability(b, vm.SandboxLimits{}, false) }
+
+// BenchmarkCapabilityCallInProcess and BenchmarkPrimitiveCallInProcess:
+// the same, run in process (no pipe round trips).
+func BenchmarkCapabilityCallInProcess(b *testing.B) {
+	benchCapability(b, vm.SandboxLimits{MaxAllocBytes: -1}, true)
+}
+
+func BenchmarkPrimitiveCallInProcess(b *testing.B) {
+	benchCapability(b, vm.SandboxLimits{MaxAllocBytes: -1}, false)
 }

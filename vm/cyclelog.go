@@ -27,6 +27,15 @@ const (
 	MissionUnhandledMessage = "unhandled_message" // doesNotUnderstand: learn a method
 	MissionQuery            = "query"             // answer the brief's "text" in prose
 	MissionSelfAudit        = "self_audit"        // the autotelic heartbeat's audit
+	// MissionAcquireCapability writes a proxy: a method (the brief's
+	// "selector", with "args" and "kwargs" for its trial run) that wraps
+	// a capability the target holds (the brief's "capability", a slot
+	// name; all it holds when absent) for the brief's "purpose",
+	// installed on the target or, with "install_as", on a new object of
+	// that root name that delegates to the target. doesNotUnderstand
+	// starts one (with "proxy": false: an ordinary method will do too)
+	// for an object that holds capabilities.
+	MissionAcquireCapability = "acquire_capability"
 )
 
 // CycleRecord is one cognitive cycle's entry in the cycle log. The log is
@@ -52,6 +61,8 @@ type CycleRecord struct {
 	Result   string        `json:"result,omitempty"` // the method source or the text response (bounded)
 	// Methods are ALFRED's attempts, in order, with their verdicts.
 	Methods []MethodAttempt `json:"methods,omitempty"`
+	// Capabilities are the capability calls of the cycle's trial runs.
+	Capabilities []CapabilityRecord `json:"capabilities,omitempty"`
 	// ContextSize is the model's context window the prompts were
 	// budgeted for, in tokens.
 	ContextSize int `json:"context_size,omitempty"`

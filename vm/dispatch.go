@@ -26,6 +26,9 @@ type Result struct {
 	// Message is the blueprint's reply to a dispatched mission:
 	// "Mission to handle 'X' dispatched to the Composite Mind."
 	Message string
+	// Capabilities are the capability calls the dispatch made, in order
+	// (the dispatch's trace of them).
+	Capabilities []CapabilityRecord
 }
 
 // Dispatch sends selector with args and kwargs to target (a root name or a
@@ -41,6 +44,8 @@ func (v *VM) Dispatch(ctx context.Context, target, selector string, args []objec
 		return Result{}, fmt.Errorf("%w: %q", ErrBadSelector, selector)
 	}
 	var res Result
+	scope := &capScope{note: func(r CapabilityRecord) { res.Capabilities = append(res.Capabilities, r) }}
+	ctx = withCapScope(ctx, scope)
 	err := v.store.Update(ctx, func(tx *object.Tx) error {
 		res = Result{}
 		oid, err := tx.Resolve(target)
@@ -100,11 +105,20 @@ func (v *VM) doesNotUnderstand(ctx context.Context, target object.OID, selector 
 	for _, l := range lines {
 		v.line(l, oidAttr(target))
 	}
+	mtype := MissionUnhandledMessage
+	if v.holdsCapabilities(ctx, target) {
+		// An object that holds capabilities learns the message as a
+		// proxy around them (JIT for Agency).
+		mtype = MissionAcquireCapability
+	}
 	brief := object.Map{
-		"type":     object.String(MissionUnhandledMessage),
+		"type":     object.String(mtype),
 		"selector": object.String(selector),
 		"args":     object.List(object.CloneValue(object.List(args)).(object.List)),
 		"kwargs":   object.CloneValue(object.Map(kwargs)).(object.Map),
+	}
+	if mtype == MissionAcquireCapability {
+		brief["proxy"] = object.Bool(false) // an ordinary method will do too
 	}
 	id, err := v.startMission(ctx, target, brief, &missionKey{target, selector}, lines)
 	if err != nil {

@@ -52,6 +52,56 @@
 // findings and the failure reason. Cycles a killed process left unfinished
 // are marked aborted at the next Open.
 //
+// # Capabilities: JIT for Agency
+//
+// A host gives objects tools with [VM.RegisterCapability] (a
+// [Capability]: a name, a one-line doc, parameters and result with their
+// kinds, whether it is read-only, a Go function, optionally a dry run and
+// a per-call [Budget]) and [VM.GrantCapability], which makes a
+// capability object (slots capability, doc, signature, and call holding
+// the sandbox's capability primitive) and puts a reference to it in a
+// slot of the object allowed to use it. A method calls it as
+// self.SLOT.call(param=value, ...). Nothing is ambient: generated code
+// sees no registry, and the sandbox runs a call only through a reference
+// read directly from a slot of a method's receiver that holds it (own or
+// inherited) or passed as an argument of the call; one read through
+// another object, nested in data, or reached by a computed name is
+// refused with sandbox.ErrCapability, and methods cannot store capability
+// references (see vm/sandbox). The VM then binds the arguments to the
+// parameters (ErrCapabilityArgs), applies the budget of the capability
+// per method call (calls, bytes in and out, wall time:
+// ErrCapabilityBudget, which stops the method), runs the function with
+// the method's transaction and records the call (arguments previewed,
+// sizes, duration) in [Result].Capabilities for a dispatch, or in the
+// cycle log ([CycleRecord].Capabilities and the trace) for a trial run.
+// A capability's error reaches the method as a Starlark error. The
+// architect grants over the bridge with grant_capability; a capability
+// object dispatched to directly (call) runs as the host's own call.
+//
+// The guarantees for methods that call capabilities: the grant check,
+// the budgets and the log hold always; what a capability writes through
+// the transaction it is given commits or rolls back with the method, like
+// any primitive; what it does outside the image (an HTTP POST) cannot be
+// rolled back, so a conflicting commit that reruns the method repeats
+// it, and a method that fails after the call has still made it. During a
+// trial run a capability that is not ReadOnly never runs: its DryRun
+// answers, or the trial stops at the call with ErrCapabilitySkipped,
+// recorded as a note, and the method passes on what ran before it (its
+// code after the call is audited but not trial-run). Read-only
+// capabilities run for real in trials.
+//
+// A [MissionAcquireCapability] mission (from StartCycle or the bridge,
+// with a selector, trial arguments, the capability's slot, a purpose and
+// optionally install_as) has ALFRED write a proxy: the prompt shows each
+// held capability's doc and signature, and the method grammar
+// (methodspec.Spec.Capabilities) admits only a call of one of them, with
+// its parameter names and its string prefixes (an http capability's
+// allowed hosts), and a return of the result, a field or its decoded
+// JSON. The proxy is audited, trial-run and installed like any method,
+// on the target or on a new object named install_as that delegates to
+// it. A message not understood by an object that holds capabilities
+// starts one too, whose grammar admits ordinary methods as well.
+//
 // # Prompts within the context
 //
 // Every prompt a cycle sends is assembled within its window: the model's

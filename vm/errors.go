@@ -44,6 +44,20 @@ var (
 	ErrNoBlob = errcode.New(errcode.Internal, "vm: no model blob in the image")
 	// ErrTrial is matched by a *TrialError: a method failed its trial run.
 	ErrTrial = errcode.New(errcode.Internal, "vm: method failed its trial run")
+	// ErrUnknownCapability is returned when a capability object names a
+	// capability no one registered.
+	ErrUnknownCapability = errcode.New(errcode.NotFound, "vm: unknown capability")
+	// ErrCapabilityArgs is returned when a capability is called with
+	// arguments that do not match its parameters, or registered badly.
+	ErrCapabilityArgs = errcode.New(errcode.BadRequest, "vm: bad capability arguments")
+	// ErrCapabilityBudget is returned when a capability call goes over its
+	// Budget (calls per method call, bytes in or out, wall time); it
+	// stops the method.
+	ErrCapabilityBudget = errcode.New(errcode.TooLarge, "vm: capability budget exceeded")
+	// ErrCapabilitySkipped stops a trial run at a call of a capability
+	// that is not read-only and has no DryRun: the call is not made, and
+	// the cycle records the trial as stopped there.
+	ErrCapabilitySkipped = errcode.New(errcode.BadRequest, "vm: state-changing capability not called in a trial run")
 	// ErrContextTooSmall is matched by a *ContextError: a prompt's fixed
 	// parts and output bound do not fit in the model's context.
 	ErrContextTooSmall = errcode.New(errcode.Internal, "vm: model context too small")

@@ -36,7 +36,9 @@ type mission struct {
 // decimal OID) with the given mission brief and returns its id at once.
 // The brief's "type" is the mission type (MissionQuery when absent); a
 // MissionQuery answers the brief's "text"; a MissionUnhandledMessage
-// learns the brief's "selector" (with "args" and "kwargs"). A full queue
+// learns the brief's "selector" (with "args" and "kwargs"); a
+// MissionAcquireCapability writes a proxy method around a capability the
+// target holds (see MissionAcquireCapability). A full queue
 // is ErrQueueFull.
 func (v *VM) StartCycle(ctx context.Context, target string, brief map[string]object.Value) (object.OID, error) {
 	var oid object.OID
@@ -57,7 +59,7 @@ func (v *VM) StartCycle(ctx context.Context, target string, brief map[string]obj
 		b["type"] = object.String(MissionQuery)
 	}
 	var key *missionKey
-	if t, _ := b["type"].(object.String); string(t) == MissionUnhandledMessage {
+	if t, _ := b["type"].(object.String); string(t) == MissionUnhandledMessage || string(t) == MissionAcquireCapability {
 		sel, _ := b["selector"].(object.String)
 		if !guardian.ValidSelector(string(sel)) {
 			return 0, fmt.Errorf("%w: %q", ErrBadSelector, sel)

@@ -18,6 +18,8 @@ type missionView struct {
 	Selector string             // for unhandled_message missions
 	Params   []string           // the method's parameters after self
 	Args     []object.Value     // one per Params entry
+	Caps     []heldCapability   // for acquire_capability missions
+	Proxy    bool               // the method must be a proxy of one of Caps
 }
 
 // Shares of the foldable room, by part; prompt.Assemble gives what one leaves to

@@ -269,9 +269,10 @@ func (r *cycleRun) view(ctx context.Context, tx *object.Tx) (*missionView, error
 	}
 	mv := &missionView{}
 	var query string
+	var err error
 	relevant := map[string]bool{}
 	switch r.missionType() {
-	case MissionUnhandledMessage:
+	case MissionUnhandledMessage, MissionAcquireCapability:
 		sel, _ := r.m.brief["selector"].(object.String)
 		args, _ := r.m.brief["args"].(object.List)
 		kw, _ := r.m.brief["kwargs"].(object.Map)
@@ -279,6 +280,20 @@ func (r *cycleRun) view(ctx context.Context, tx *object.Tx) (*missionView, error
 		mv.Brief = fmt.Sprintf("The object %d received the message '%s' with args=%s and kwargs=%s, which neither it nor its parents understand. Create a method named '%s' that handles it.",
 			uint64(r.m.target), sel, a, k, sel)
 		query = string(sel)
+		if r.missionType() == MissionAcquireCapability {
+			purpose := prompt.Bound(briefString(r.m.brief, "purpose", "handle the message '"+string(sel)+"'"), 1024)
+			if r.fromMiss() {
+				mv.Brief += " The object holds capabilities that reach the outside world (listed below); the method may call one of them."
+			} else {
+				mv.Proxy = true
+				mv.Brief = fmt.Sprintf("The object %d holds capabilities that reach the outside world. Write its method '%s' (trial arguments args=%s and kwargs=%s) as a proxy that calls one of them for this purpose: %s",
+					uint64(r.m.target), sel, a, k, purpose)
+				query = purpose
+			}
+			if mv.Caps, err = r.v.heldCapabilities(tx, r.m.target, briefString(r.m.brief, "capability", "")); err != nil {
+				return nil, err
+			}
+		}
 		relevant = methodspec.RelevantNames(string(sel), args, kw)
 		selector, params, err := r.methodSignature()
 		if err != nil {
@@ -298,7 +313,6 @@ func (r *cycleRun) view(ctx context.Context, tx *object.Tx) (*missionView, error
 		mv.Brief = fmt.Sprintf("Answer this request about object %d: %s", uint64(r.m.target), prompt.Bound(text, 4096))
 		query = prompt.Bound(text, 1024)
 	}
-	var err error
 	if mv.Object, err = prompt.ViewObject(tx, r.m.target, relevant); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/batos/batos/object"
+	"github.com/batos/batos/vm/sandbox"
 )
 
 // Call is one invocation of a primitive.
@@ -81,6 +82,11 @@ func (v *VM) primitive(name string) (PrimitiveFunc, error) {
 // is the hook the sandbox uses when a method calls a slot that holds a
 // primitive.
 func (v *VM) CallPrimitive(ctx context.Context, tx *object.Tx, self object.OID, name string, args []object.Value, kwargs map[string]object.Value) (object.Value, error) {
+	if name == sandbox.CapabilityPrimitive {
+		// Methods reach capabilities through the sandbox's grant check
+		// (Options.Capability), never through the primitive path.
+		return nil, fmt.Errorf("%w: capabilities are called through a granted reference", sandbox.ErrCapability)
+	}
 	fn, err := v.primitive(name)
 	if err != nil {
 		return nil, err
@@ -130,6 +136,7 @@ func (v *VM) registerBuiltins() {
 		return out, nil
 	})
 	v.RegisterPrimitive(PrimStartCycle, v.primStartCycle)
+	v.RegisterPrimitive(sandbox.CapabilityPrimitive, v.primCapability)
 	for _, name := range stateNames {
 		prim := statePrimitive(name)
 		v.RegisterPrimitive(prim, outsideCycle)

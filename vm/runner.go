@@ -22,6 +22,7 @@ func (v *VM) NewRunner(l SandboxLimits) MethodRunner {
 		Timeout:       l.Timeout,
 		Print:         func(msg string) { v.log.Info("[Method] " + msg) },
 		Primitive:     v.CallPrimitive,
+		Capability:    v.callCapability,
 	})
 }
 

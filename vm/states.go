@@ -144,7 +144,7 @@ func psmSynthesizing(ctx context.Context, r *cycleRun, tx *object.Tx) (string, e
 	if err != nil {
 		return "", err
 	}
-	if r.missionType() != MissionUnhandledMessage {
+	if !r.writesMethod() {
 		p, err := r.persona(tx, PersonaWeaver)
 		if err != nil {
 			return "", err
@@ -186,6 +186,13 @@ func psmComplete(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error
 		if err != nil {
 			return "", err
 		}
+		if name := briefString(r.m.brief, "install_as", ""); name != "" && r.missionType() == MissionAcquireCapability {
+			// A new named object that delegates to the target, so it
+			// holds what the target holds, the capabilities included.
+			if target, err = r.proxyObject(tx, name); err != nil {
+				return "", err
+			}
+		}
 		if old, ok := target.Slots[selector]; ok {
 			// Another cycle (or the architect) answered the message first;
 			// one selector gets one method.
@@ -220,6 +227,38 @@ func psmComplete(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error
 	return "", nil
 }
 
+// proxyObject returns the root name's object, made in tx as a child of
+// the target when there is none; an existing one must delegate to the
+// target.
+func (r *cycleRun) proxyObject(tx *object.Tx, name string) (*object.Object, error) {
+	if !guardian.ValidSelector(name) {
+		return nil, fmt.Errorf("%w: install_as %q", ErrBadSelector, name)
+	}
+	oid, err := tx.Root(name)
+	if err == nil {
+		o, err := tx.Get(oid)
+		if err != nil {
+			return nil, err
+		}
+		if p, _ := o.Slots["parent*"].(object.Ref); object.OID(p) != r.m.target {
+			return nil, fmt.Errorf("%w: %s exists and does not delegate to object %d", object.ErrInvalid, name, uint64(r.m.target))
+		}
+		return o, nil
+	}
+	if !errors.Is(err, object.ErrNotFound) {
+		return nil, err
+	}
+	o, err := tx.New(map[string]object.Value{"parent*": object.Ref(r.m.target)})
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.SetRoot(name, o.OID); err != nil {
+		return nil, err
+	}
+	r.addLine("[Orchestrator] Proxy object '%s' (OID %d) made, delegating to OID %d.", name, o.OID, r.m.target)
+	return o, nil
+}
+
 func psmFailed(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {
 	if r.failure == nil {
 		r.failure = errors.New("vm: the cycle entered FAILED")
@@ -227,6 +266,20 @@ func psmFailed(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) 
 	r.addLine("Cycle %d has failed. Aborting transaction (FAILED).", r.m.id)
 	tx.Doom()
 	return "", nil
+}
+
+// writesMethod reports whether the mission's artifact is a method.
+func (r *cycleRun) writesMethod() bool {
+	t := r.missionType()
+	return t == MissionUnhandledMessage || t == MissionAcquireCapability
+}
+
+// fromMiss reports an acquire_capability mission that doesNotUnderstand
+// started (its brief has "proxy": false): its method may be an ordinary
+// one or a proxy.
+func (r *cycleRun) fromMiss() bool {
+	p, ok := r.m.brief["proxy"].(object.Bool)
+	return ok && !bool(p)
 }
 
 func (r *cycleRun) missionType() string {

@@ -170,6 +170,7 @@ type VM struct {
 
 	primMu sync.RWMutex
 	prims  map[string]PrimitiveFunc
+	caps   map[string]*Capability
 	states map[string]stateFunc // builtin state behaviours by primitive name, unless replaced
 
 	modelMu     sync.RWMutex
@@ -216,6 +217,7 @@ func Open(ctx context.Context, store *object.Store, opts Options) (*VM, error) {
 		opts:     opts,
 		log:      opts.Logger,
 		prims:    make(map[string]PrimitiveFunc),
+		caps:     make(map[string]*Capability),
 		states:   make(map[string]stateFunc),
 		model:    opts.Model,
 		modelSem: make(chan struct{}, opts.ModelConcurrency),

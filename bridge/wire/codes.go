@@ -60,6 +60,11 @@ const (
 	// CmdCollectBlobs deletes the blobs no object refers to, or with
 	// DryRun lists them (Collected).
 	CmdCollectBlobs = "collect_blobs"
+	// CmdGrantCapability grants the host's registered capability named
+	// Capability to Target: a new capability object in Target's Slot
+	// (CapabilityGranted). Only the host and the architect grant
+	// capabilities; methods cannot.
+	CmdGrantCapability = "grant_capability"
 )
 
 // Commands returns every command name in a fixed order.
@@ -68,7 +73,7 @@ func Commands() []string {
 		CmdDispatchMessage, CmdInitiateCognitiveCycle, CmdInspect, CmdSetSlot,
 		CmdListCycles, CmdShowCycle, CmdIngest, CmdSearch, CmdStatus,
 		CmdWaitCycle, CmdDefineMethod, CmdMethodHistory, CmdRevertMethod, CmdClone, CmdRemoveSlot,
-		CmdExport, CmdImport, CmdBackup, CmdCollectBlobs,
+		CmdExport, CmdImport, CmdBackup, CmdCollectBlobs, CmdGrantCapability,
 	}
 }
 

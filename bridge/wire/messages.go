@@ -29,7 +29,9 @@ type Request struct {
 	// MissionBrief describes the mission of initiate_cognitive_cycle,
 	// e.g. {"type": "unhandled_message", "selector": "display_yourself"}.
 	MissionBrief Map `msg:"mission_brief,omitzero"`
-	// Slot is the slot name written by set_slot.
+	// Capability names the capability grant_capability grants.
+	Capability string `msg:"capability,omitempty"`
+	// Slot is the slot name written by set_slot (and grant_capability).
 	Slot string `msg:"slot,omitempty"`
 	// Value is the value written by set_slot.
 	Value Value `msg:"value,omitzero"`

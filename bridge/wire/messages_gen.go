@@ -124,8 +124,8 @@ func (z *Reply) Msgsize() (s int) {
 func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// check for omitted fields
-	zb0001Len := uint32(23)
-	var zb0001Mask uint32 /* 23 bits */
+	zb0001Len := uint32(24)
+	var zb0001Mask uint32 /* 24 bits */
 	_ = zb0001Mask
 	if z.Target.IsZero() {
 		zb0001Len--
@@ -147,73 +147,77 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 		zb0001Len--
 		zb0001Mask |= 0x20
 	}
-	if z.Slot == "" {
+	if z.Capability == "" {
 		zb0001Len--
 		zb0001Mask |= 0x40
 	}
-	if z.Value.IsZero() {
+	if z.Slot == "" {
 		zb0001Len--
 		zb0001Mask |= 0x80
 	}
-	if z.Limit == 0 {
+	if z.Value.IsZero() {
 		zb0001Len--
 		zb0001Mask |= 0x100
 	}
-	if z.CycleID == "" {
+	if z.Limit == 0 {
 		zb0001Len--
 		zb0001Mask |= 0x200
 	}
-	if z.DocID == "" {
+	if z.CycleID == "" {
 		zb0001Len--
 		zb0001Mask |= 0x400
 	}
-	if z.Text == "" {
+	if z.DocID == "" {
 		zb0001Len--
 		zb0001Mask |= 0x800
 	}
-	if z.Metadata.IsZero() {
+	if z.Text == "" {
 		zb0001Len--
 		zb0001Mask |= 0x1000
 	}
-	if z.Query == "" {
+	if z.Metadata.IsZero() {
 		zb0001Len--
 		zb0001Mask |= 0x2000
 	}
-	if z.Mode == "" {
+	if z.Query == "" {
 		zb0001Len--
 		zb0001Mask |= 0x4000
 	}
-	if z.Filters.IsZero() {
+	if z.Mode == "" {
 		zb0001Len--
 		zb0001Mask |= 0x8000
 	}
-	if z.Source == "" {
+	if z.Filters.IsZero() {
 		zb0001Len--
 		zb0001Mask |= 0x10000
 	}
-	if z.Version == 0 {
+	if z.Source == "" {
 		zb0001Len--
 		zb0001Mask |= 0x20000
 	}
-	if z.Root == "" {
+	if z.Version == 0 {
 		zb0001Len--
 		zb0001Mask |= 0x40000
 	}
-	if z.Targets == nil {
+	if z.Root == "" {
 		zb0001Len--
 		zb0001Mask |= 0x80000
 	}
-	if z.Path == "" {
+	if z.Targets == nil {
 		zb0001Len--
 		zb0001Mask |= 0x100000
 	}
-	if z.DryRun == false {
+	if z.Path == "" {
 		zb0001Len--
 		zb0001Mask |= 0x200000
 	}
-	if z.TimeoutMS == 0 {
+	if z.DryRun == false {
 		zb0001Len--
 		zb0001Mask |= 0x400000
+	}
+	if z.TimeoutMS == 0 {
+		zb0001Len--
+		zb0001Mask |= 0x800000
 	}
 	// variable map header, size zb0001Len
 	o = msgp.AppendMapHeader(o, zb0001Len)
@@ -265,11 +269,16 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 			}
 		}
 		if (zb0001Mask & 0x40) == 0 { // if not omitted
+			// string "capability"
+			o = append(o, 0xaa, 0x63, 0x61, 0x70, 0x61, 0x62, 0x69, 0x6c, 0x69, 0x74, 0x79)
+			o = msgp.AppendString(o, z.Capability)
+		}
+		if (zb0001Mask & 0x80) == 0 { // if not omitted
 			// string "slot"
 			o = append(o, 0xa4, 0x73, 0x6c, 0x6f, 0x74)
 			o = msgp.AppendString(o, z.Slot)
 		}
-		if (zb0001Mask & 0x80) == 0 { // if not omitted
+		if (zb0001Mask & 0x100) == 0 { // if not omitted
 			// string "value"
 			o = append(o, 0xa5, 0x76, 0x61, 0x6c, 0x75, 0x65)
 			o, err = z.Value.MarshalMsg(o)
@@ -278,27 +287,27 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 				return
 			}
 		}
-		if (zb0001Mask & 0x100) == 0 { // if not omitted
+		if (zb0001Mask & 0x200) == 0 { // if not omitted
 			// string "limit"
 			o = append(o, 0xa5, 0x6c, 0x69, 0x6d, 0x69, 0x74)
 			o = msgp.AppendInt64(o, z.Limit)
 		}
-		if (zb0001Mask & 0x200) == 0 { // if not omitted
+		if (zb0001Mask & 0x400) == 0 { // if not omitted
 			// string "cycle_id"
 			o = append(o, 0xa8, 0x63, 0x79, 0x63, 0x6c, 0x65, 0x5f, 0x69, 0x64)
 			o = msgp.AppendString(o, z.CycleID)
 		}
-		if (zb0001Mask & 0x400) == 0 { // if not omitted
+		if (zb0001Mask & 0x800) == 0 { // if not omitted
 			// string "doc_id"
 			o = append(o, 0xa6, 0x64, 0x6f, 0x63, 0x5f, 0x69, 0x64)
 			o = msgp.AppendString(o, z.DocID)
 		}
-		if (zb0001Mask & 0x800) == 0 { // if not omitted
+		if (zb0001Mask & 0x1000) == 0 { // if not omitted
 			// string "text"
 			o = append(o, 0xa4, 0x74, 0x65, 0x78, 0x74)
 			o = msgp.AppendString(o, z.Text)
 		}
-		if (zb0001Mask & 0x1000) == 0 { // if not omitted
+		if (zb0001Mask & 0x2000) == 0 { // if not omitted
 			// string "metadata"
 			o = append(o, 0xa8, 0x6d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
 			o, err = z.Metadata.MarshalMsg(o)
@@ -307,17 +316,17 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 				return
 			}
 		}
-		if (zb0001Mask & 0x2000) == 0 { // if not omitted
+		if (zb0001Mask & 0x4000) == 0 { // if not omitted
 			// string "query"
 			o = append(o, 0xa5, 0x71, 0x75, 0x65, 0x72, 0x79)
 			o = msgp.AppendString(o, z.Query)
 		}
-		if (zb0001Mask & 0x4000) == 0 { // if not omitted
+		if (zb0001Mask & 0x8000) == 0 { // if not omitted
 			// string "mode"
 			o = append(o, 0xa4, 0x6d, 0x6f, 0x64, 0x65)
 			o = msgp.AppendString(o, z.Mode)
 		}
-		if (zb0001Mask & 0x8000) == 0 { // if not omitted
+		if (zb0001Mask & 0x10000) == 0 { // if not omitted
 			// string "filters"
 			o = append(o, 0xa7, 0x66, 0x69, 0x6c, 0x74, 0x65, 0x72, 0x73)
 			o, err = z.Filters.MarshalMsg(o)
@@ -326,22 +335,22 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 				return
 			}
 		}
-		if (zb0001Mask & 0x10000) == 0 { // if not omitted
+		if (zb0001Mask & 0x20000) == 0 { // if not omitted
 			// string "source"
 			o = append(o, 0xa6, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65)
 			o = msgp.AppendString(o, z.Source)
 		}
-		if (zb0001Mask & 0x20000) == 0 { // if not omitted
+		if (zb0001Mask & 0x40000) == 0 { // if not omitted
 			// string "version"
 			o = append(o, 0xa7, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
 			o = msgp.AppendInt64(o, z.Version)
 		}
-		if (zb0001Mask & 0x40000) == 0 { // if not omitted
+		if (zb0001Mask & 0x80000) == 0 { // if not omitted
 			// string "root"
 			o = append(o, 0xa4, 0x72, 0x6f, 0x6f, 0x74)
 			o = msgp.AppendString(o, z.Root)
 		}
-		if (zb0001Mask & 0x80000) == 0 { // if not omitted
+		if (zb0001Mask & 0x100000) == 0 { // if not omitted
 			// string "targets"
 			o = append(o, 0xa7, 0x74, 0x61, 0x72, 0x67, 0x65, 0x74, 0x73)
 			o = msgp.AppendArrayHeader(o, uint32(len(z.Targets)))
@@ -352,17 +361,17 @@ func (z *Request) MarshalMsg(b []byte) (o []byte, err error) {
 				o = msgp.AppendString(o, z.Targets[za0001])
 			}
 		}
-		if (zb0001Mask & 0x100000) == 0 { // if not omitted
+		if (zb0001Mask & 0x200000) == 0 { // if not omitted
 			// string "path"
 			o = append(o, 0xa4, 0x70, 0x61, 0x74, 0x68)
 			o = msgp.AppendString(o, z.Path)
 		}
-		if (zb0001Mask & 0x200000) == 0 { // if not omitted
+		if (zb0001Mask & 0x400000) == 0 { // if not omitted
 			// string "dry_run"
 			o = append(o, 0xa7, 0x64, 0x72, 0x79, 0x5f, 0x72, 0x75, 0x6e)
 			o = msgp.AppendBool(o, z.DryRun)
 		}
-		if (zb0001Mask & 0x400000) == 0 { // if not omitted
+		if (zb0001Mask & 0x800000) == 0 { // if not omitted
 			// string "timeout_ms"
 			o = append(o, 0xaa, 0x74, 0x69, 0x6d, 0x65, 0x6f, 0x75, 0x74, 0x5f, 0x6d, 0x73)
 			o = msgp.AppendInt64(o, z.TimeoutMS)
@@ -427,6 +436,12 @@ func (z *Request) UnmarshalMsg(bts []byte) (o []byte, err error) {
 			bts, err = z.MissionBrief.UnmarshalMsg(bts)
 			if err != nil {
 				err = msgp.WrapError(err, "MissionBrief")
+				return
+			}
+		case "capability":
+			z.Capability, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Capability")
 				return
 			}
 		case "slot":
@@ -562,7 +577,7 @@ func (z *Request) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *Request) Msgsize() (s int) {
-	s = 3 + 8 + msgp.StringPrefixSize + len(z.Command) + 11 + z.Target.Msgsize() + 13 + msgp.StringPrefixSize + len(z.MessageName) + 5 + z.Args.Msgsize() + 7 + z.Kwargs.Msgsize() + 14 + z.MissionBrief.Msgsize() + 5 + msgp.StringPrefixSize + len(z.Slot) + 6 + z.Value.Msgsize() + 6 + msgp.Int64Size + 9 + msgp.StringPrefixSize + len(z.CycleID) + 7 + msgp.StringPrefixSize + len(z.DocID) + 5 + msgp.StringPrefixSize + len(z.Text) + 9 + z.Metadata.Msgsize() + 6 + msgp.StringPrefixSize + len(z.Query) + 5 + msgp.StringPrefixSize + len(z.Mode) + 8 + z.Filters.Msgsize() + 7 + msgp.StringPrefixSize + len(z.Source) + 8 + msgp.Int64Size + 5 + msgp.StringPrefixSize + len(z.Root) + 8 + msgp.ArrayHeaderSize
+	s = 3 + 8 + msgp.StringPrefixSize + len(z.Command) + 11 + z.Target.Msgsize() + 13 + msgp.StringPrefixSize + len(z.MessageName) + 5 + z.Args.Msgsize() + 7 + z.Kwargs.Msgsize() + 14 + z.MissionBrief.Msgsize() + 11 + msgp.StringPrefixSize + len(z.Capability) + 5 + msgp.StringPrefixSize + len(z.Slot) + 6 + z.Value.Msgsize() + 6 + msgp.Int64Size + 9 + msgp.StringPrefixSize + len(z.CycleID) + 7 + msgp.StringPrefixSize + len(z.DocID) + 5 + msgp.StringPrefixSize + len(z.Text) + 9 + z.Metadata.Msgsize() + 6 + msgp.StringPrefixSize + len(z.Query) + 5 + msgp.StringPrefixSize + len(z.Mode) + 8 + z.Filters.Msgsize() + 7 + msgp.StringPrefixSize + len(z.Source) + 8 + msgp.Int64Size + 5 + msgp.StringPrefixSize + len(z.Root) + 8 + msgp.ArrayHeaderSize
 	for za0001 := range z.Targets {
 		s += msgp.StringPrefixSize + len(z.Targets[za0001])
 	}

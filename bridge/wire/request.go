@@ -96,6 +96,7 @@ func checkKeys(b []byte) error {
 //	show_cycle, wait_cycle    cycle_id (wait_cycle: timeout_ms may be absent)
 //	ingest                    text
 //	search                    query
+//	grant_capability          target_oid, slot, capability
 //	list_cycles, status       nothing
 //
 // Limit and TimeoutMS must not be negative. Errors are ErrUnknownCommand
@@ -141,6 +142,8 @@ func (r *Request) Validate() error {
 		errs = append(errs, need("text", r.Text != ""))
 	case CmdBackup:
 		errs = append(errs, need("path", r.Path != ""))
+	case CmdGrantCapability:
+		errs = append(errs, need("target_oid", !r.Target.IsZero()), need("slot", r.Slot != ""), need("capability", r.Capability != ""))
 	case CmdListCycles, CmdStatus, CmdExport, CmdCollectBlobs:
 	case "":
 		return &FieldError{Field: "command", Err: ErrMissingField}

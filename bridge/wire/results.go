@@ -156,9 +156,42 @@ type CycleResult struct {
 	Attempts int64 `msg:"attempts"`
 	// Methods are ALFRED's attempts at the method, in order.
 	Methods []MethodAttempt `msg:"methods"`
+	// Capabilities are the capability calls of the cycle's trial runs.
+	Capabilities []CapabilityCall `msg:"capabilities"`
 	// ContextSize is the model context, in tokens, the prompts were
 	// budgeted for.
 	ContextSize int64 `msg:"context_size"`
+}
+
+// CapabilityCall is one call of a capability by a method.
+type CapabilityCall struct {
+	// Capability names the capability; Object is the capability object.
+	Capability string `msg:"capability"`
+	Object     uint64 `msg:"object"`
+	// Args are the call's arguments, previewed.
+	Args string `msg:"args"`
+	// BytesIn and BytesOut are the encoded sizes of the arguments and
+	// the result.
+	BytesIn  int64 `msg:"bytes_in"`
+	BytesOut int64 `msg:"bytes_out"`
+	// DurationUS is the call's wall time in microseconds.
+	DurationUS int64 `msg:"duration_us"`
+	// Trial marks a call of a trial run; DryRun one the capability's dry
+	// run answered; Skipped one not made (state-changing, in a trial).
+	Trial   bool `msg:"trial,omitempty"`
+	DryRun  bool `msg:"dry_run,omitempty"`
+	Skipped bool `msg:"skipped,omitempty"`
+	// Error says why the call failed.
+	Error string `msg:"error,omitempty"`
+}
+
+// CapabilityGranted is the result of grant_capability.
+type CapabilityGranted struct {
+	// Capability is the capability granted, Slot the target's slot that
+	// now holds the capability object Object.
+	Capability string `msg:"capability"`
+	Slot       string `msg:"slot"`
+	Object     uint64 `msg:"object"`
 }
 
 // CycleStep is one model call of a cycle.

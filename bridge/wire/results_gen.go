@@ -222,6 +222,250 @@ func (z *AdapterInfo) Msgsize() (s int) {
 }
 
 // MarshalMsg implements msgp.Marshaler
+func (z *CapabilityCall) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// check for omitted fields
+	zb0001Len := uint32(10)
+	var zb0001Mask uint16 /* 10 bits */
+	_ = zb0001Mask
+	if z.Trial == false {
+		zb0001Len--
+		zb0001Mask |= 0x40
+	}
+	if z.DryRun == false {
+		zb0001Len--
+		zb0001Mask |= 0x80
+	}
+	if z.Skipped == false {
+		zb0001Len--
+		zb0001Mask |= 0x100
+	}
+	if z.Error == "" {
+		zb0001Len--
+		zb0001Mask |= 0x200
+	}
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// string "capability"
+		o = append(o, 0xaa, 0x63, 0x61, 0x70, 0x61, 0x62, 0x69, 0x6c, 0x69, 0x74, 0x79)
+		o = msgp.AppendString(o, z.Capability)
+		// string "object"
+		o = append(o, 0xa6, 0x6f, 0x62, 0x6a, 0x65, 0x63, 0x74)
+		o = msgp.AppendUint64(o, z.Object)
+		// string "args"
+		o = append(o, 0xa4, 0x61, 0x72, 0x67, 0x73)
+		o = msgp.AppendString(o, z.Args)
+		// string "bytes_in"
+		o = append(o, 0xa8, 0x62, 0x79, 0x74, 0x65, 0x73, 0x5f, 0x69, 0x6e)
+		o = msgp.AppendInt64(o, z.BytesIn)
+		// string "bytes_out"
+		o = append(o, 0xa9, 0x62, 0x79, 0x74, 0x65, 0x73, 0x5f, 0x6f, 0x75, 0x74)
+		o = msgp.AppendInt64(o, z.BytesOut)
+		// string "duration_us"
+		o = append(o, 0xab, 0x64, 0x75, 0x72, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x5f, 0x75, 0x73)
+		o = msgp.AppendInt64(o, z.DurationUS)
+		if (zb0001Mask & 0x40) == 0 { // if not omitted
+			// string "trial"
+			o = append(o, 0xa5, 0x74, 0x72, 0x69, 0x61, 0x6c)
+			o = msgp.AppendBool(o, z.Trial)
+		}
+		if (zb0001Mask & 0x80) == 0 { // if not omitted
+			// string "dry_run"
+			o = append(o, 0xa7, 0x64, 0x72, 0x79, 0x5f, 0x72, 0x75, 0x6e)
+			o = msgp.AppendBool(o, z.DryRun)
+		}
+		if (zb0001Mask & 0x100) == 0 { // if not omitted
+			// string "skipped"
+			o = append(o, 0xa7, 0x73, 0x6b, 0x69, 0x70, 0x70, 0x65, 0x64)
+			o = msgp.AppendBool(o, z.Skipped)
+		}
+		if (zb0001Mask & 0x200) == 0 { // if not omitted
+			// string "error"
+			o = append(o, 0xa5, 0x65, 0x72, 0x72, 0x6f, 0x72)
+			o = msgp.AppendString(o, z.Error)
+		}
+	}
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *CapabilityCall) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "capability":
+			z.Capability, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Capability")
+				return
+			}
+		case "object":
+			z.Object, bts, err = msgp.ReadUint64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Object")
+				return
+			}
+		case "args":
+			z.Args, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Args")
+				return
+			}
+		case "bytes_in":
+			z.BytesIn, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "BytesIn")
+				return
+			}
+		case "bytes_out":
+			z.BytesOut, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "BytesOut")
+				return
+			}
+		case "duration_us":
+			z.DurationUS, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "DurationUS")
+				return
+			}
+		case "trial":
+			z.Trial, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Trial")
+				return
+			}
+		case "dry_run":
+			z.DryRun, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "DryRun")
+				return
+			}
+		case "skipped":
+			z.Skipped, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Skipped")
+				return
+			}
+		case "error":
+			z.Error, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Error")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *CapabilityCall) Msgsize() (s int) {
+	s = 1 + 11 + msgp.StringPrefixSize + len(z.Capability) + 7 + msgp.Uint64Size + 5 + msgp.StringPrefixSize + len(z.Args) + 9 + msgp.Int64Size + 10 + msgp.Int64Size + 12 + msgp.Int64Size + 6 + msgp.BoolSize + 8 + msgp.BoolSize + 8 + msgp.BoolSize + 6 + msgp.StringPrefixSize + len(z.Error)
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z CapabilityGranted) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 3
+	// string "capability"
+	o = append(o, 0x83, 0xaa, 0x63, 0x61, 0x70, 0x61, 0x62, 0x69, 0x6c, 0x69, 0x74, 0x79)
+	o = msgp.AppendString(o, z.Capability)
+	// string "slot"
+	o = append(o, 0xa4, 0x73, 0x6c, 0x6f, 0x74)
+	o = msgp.AppendString(o, z.Slot)
+	// string "object"
+	o = append(o, 0xa6, 0x6f, 0x62, 0x6a, 0x65, 0x63, 0x74)
+	o = msgp.AppendUint64(o, z.Object)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *CapabilityGranted) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > zdea91e71limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "capability":
+			z.Capability, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Capability")
+				return
+			}
+		case "slot":
+			z.Slot, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Slot")
+				return
+			}
+		case "object":
+			z.Object, bts, err = msgp.ReadUint64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Object")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z CapabilityGranted) Msgsize() (s int) {
+	s = 1 + 11 + msgp.StringPrefixSize + len(z.Capability) + 5 + msgp.StringPrefixSize + len(z.Slot) + 7 + msgp.Uint64Size
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
 func (z *CycleInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// check for omitted fields
@@ -634,9 +878,9 @@ func (z *CycleList) Msgsize() (s int) {
 // MarshalMsg implements msgp.Marshaler
 func (z *CycleResult) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 8
+	// map header, size 9
 	// string "outcome"
-	o = append(o, 0x88, 0xa7, 0x6f, 0x75, 0x74, 0x63, 0x6f, 0x6d, 0x65)
+	o = append(o, 0x89, 0xa7, 0x6f, 0x75, 0x74, 0x63, 0x6f, 0x6d, 0x65)
 	o = msgp.AppendString(o, z.Outcome)
 	// string "result"
 	o = append(o, 0xa6, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74)
@@ -685,6 +929,19 @@ func (z *CycleResult) MarshalMsg(b []byte) (o []byte, err error) {
 		o, err = z.Methods[za0004].MarshalMsg(o)
 		if err != nil {
 			err = msgp.WrapError(err, "Methods", za0004)
+			return
+		}
+	}
+	// string "capabilities"
+	o = append(o, 0xac, 0x63, 0x61, 0x70, 0x61, 0x62, 0x69, 0x6c, 0x69, 0x74, 0x69, 0x65, 0x73)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Capabilities)))
+	if uint32(len(z.Capabilities)) > zdea91e71limitArrays {
+		return nil, msgp.ErrLimitExceeded
+	}
+	for za0005 := range z.Capabilities {
+		o, err = z.Capabilities[za0005].MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Capabilities", za0005)
 			return
 		}
 	}
@@ -826,6 +1083,29 @@ func (z *CycleResult) UnmarshalMsg(bts []byte) (o []byte, err error) {
 					return
 				}
 			}
+		case "capabilities":
+			var zb0006 uint32
+			zb0006, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Capabilities")
+				return
+			}
+			if zb0006 > zdea91e71limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Capabilities) >= int(zb0006) {
+				z.Capabilities = (z.Capabilities)[:zb0006]
+			} else {
+				z.Capabilities = make([]CapabilityCall, zb0006)
+			}
+			for za0005 := range z.Capabilities {
+				bts, err = z.Capabilities[za0005].UnmarshalMsg(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Capabilities", za0005)
+					return
+				}
+			}
 		case "context_size":
 			z.ContextSize, bts, err = msgp.ReadInt64Bytes(bts)
 			if err != nil {
@@ -861,6 +1141,10 @@ func (z *CycleResult) Msgsize() (s int) {
 	s += 9 + msgp.Int64Size + 8 + msgp.ArrayHeaderSize
 	for za0004 := range z.Methods {
 		s += z.Methods[za0004].Msgsize()
+	}
+	s += 13 + msgp.ArrayHeaderSize
+	for za0005 := range z.Capabilities {
+		s += z.Capabilities[za0005].Msgsize()
 	}
 	s += 13 + msgp.Int64Size
 	return

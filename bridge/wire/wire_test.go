@@ -128,6 +128,8 @@ func TestValidate(t *testing.T) {
 		{wire.Request{Command: wire.CmdWaitCycle}, "cycle_id", wire.ErrMissingField},
 		{wire.Request{Command: wire.CmdWaitCycle, CycleID: "1", TimeoutMS: -1}, "timeout_ms", wire.ErrInvalidField},
 		{wire.Request{Command: wire.CmdWaitCycle, CycleID: "1"}, "", nil},
+		{wire.Request{Command: wire.CmdGrantCapability, Target: wire.Named("o"), Slot: "web"}, "capability", wire.ErrMissingField},
+		{wire.Request{Command: wire.CmdGrantCapability, Target: wire.Named("o"), Slot: "web", Capability: "http_get"}, "", nil},
 	}
 	for _, tc := range tests {
 		err := tc.req.Validate()

@@ -131,6 +131,7 @@ func commands() []command {
 		{"import", "FILE|-", "read exported objects into the image", importCommand},
 		{"backup", "DIR", "write a consistent copy of the image to DIR (on the daemon's host)", backupCommand},
 		{"gc", "", "delete blobs no object refers to (--dry-run lists them)", gcCommand},
+		{"grant", "TARGET SLOT CAPABILITY", "grant a capability the daemon registered to an object, in its slot SLOT", grantCommand},
 	}
 }
 

@@ -153,6 +153,24 @@ func cloneCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 	}
 }
 
+func grantCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
+	return func(ctx context.Context, pos []string) error {
+		if err := wantArgs("grant", pos, "TARGET", "SLOT", "CAPABILITY"); err != nil {
+			return err
+		}
+		target, err := parseTarget(pos[0])
+		if err != nil {
+			return err
+		}
+		var g wire.CapabilityGranted
+		if done, err := a.callDecode(ctx, &wire.Request{Command: wire.CmdGrantCapability, Target: target, Slot: pos[1], Capability: pos[2]}, &g); done || err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s.%s = @%d (capability %s)\n", target, g.Slot, g.Object, g.Capability)
+		return nil
+	}
+}
+
 func removeSlotCommand(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
 		if err := wantArgs("remove", pos, "TARGET", "SLOT"); err != nil {

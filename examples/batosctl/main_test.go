@@ -69,6 +69,11 @@ func (f *fakeDaemon) Handle(ctx context.Context, req *wire.Request) *wire.Reply 
 		}})
 	case wire.CmdStatus:
 		return wire.OK(fakeStatus())
+	case wire.CmdGrantCapability:
+		if req.Capability != "http_get" {
+			return wire.Errorf(wire.CodeNotFound, "vm: unknown capability: %q", req.Capability)
+		}
+		return wire.OK(&wire.CapabilityGranted{Capability: req.Capability, Slot: req.Slot, Object: 9})
 	case wire.CmdSetSlot:
 		if req.Slot == "bad" {
 			return wire.Errorf(wire.CodeBadRequest, "batosd: bad argument: value")
@@ -342,6 +347,15 @@ func TestRun(t *testing.T) {
 				"adapters hot:", "BRICK", "adapters warm:", "BRICK, ROBIN", "adapters cold:", "ALFRED, BABS, BRICK, ROBIN",
 				"adapter hits:", "hot 7, warm 2", "heartbeat:", "30s"}},
 		{name: "status json", args: []string{"status", "--json"}, isJSON: true, stdout: []string{`"hot_hits": 7`, `"uptime_seconds": 3725.4`}},
+		{name: "grant", args: []string{"grant", "genesis_obj", "web", "http_get"},
+			stdout: []string{"genesis_obj.web = @9 (capability http_get)"},
+			request: func(t *testing.T, reqs []*wire.Request) {
+				if r := reqs[0]; r.Command != wire.CmdGrantCapability || r.Slot != "web" || r.Capability != "http_get" {
+					t.Errorf("grant request = %+v", r)
+				}
+			}},
+		{name: "grant unknown", args: []string{"grant", "genesis_obj", "x", "shell"}, code: exitServer, stderr: []string{"unknown capability"}},
+		{name: "grant usage", args: []string{"grant", "genesis_obj"}, code: exitUsage},
 		{name: "set", args: []string{"set", "genesis_obj", "greeting", `"hi there"`},
 			stdout: []string{`genesis_obj.greeting = "hi there"`},
 			request: func(t *testing.T, reqs []*wire.Request) {

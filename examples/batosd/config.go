@@ -48,6 +48,9 @@ type config struct {
 	HTTP      string `json:"http"`
 	HTTPToken string `json:"http-token"`
 	Pprof     bool   `json:"pprof"`
+	// Capabilities are the built-in tools granted to objects (config
+	// file only; all off by default). See capsConfig.
+	Capabilities capsConfig `json:"capabilities"`
 }
 
 func defaultConfig() config {

@@ -118,6 +118,8 @@ func (h *handler) Handle(ctx context.Context, req *wire.Request) *wire.Reply {
 		result, err = h.backup(ctx, req)
 	case wire.CmdCollectBlobs:
 		result, err = h.collectBlobs(ctx, req)
+	case wire.CmdGrantCapability:
+		result, err = h.grantCapability(ctx, req)
 	default:
 		return fail(wire.CodeUnknownCommand, fmt.Errorf("unknown command %q", req.Command))
 	}
@@ -341,8 +343,21 @@ func cycleInfo(r *vm.CycleRecord, full bool) wire.CycleInfo {
 		res.Methods = append(res.Methods, wire.MethodAttempt{Attempt: int64(a.Attempt), Source: a.Source,
 			Verdict: a.Verdict, Findings: a.Findings, Trial: a.Trial, Error: a.Error})
 	}
+	for _, k := range r.Capabilities {
+		res.Capabilities = append(res.Capabilities, wire.CapabilityCall{Capability: k.Capability, Object: k.Object, Args: k.Args,
+			BytesIn: int64(k.BytesIn), BytesOut: int64(k.BytesOut), DurationUS: k.Duration.Microseconds(),
+			Trial: k.Trial, DryRun: k.DryRun, Skipped: k.Skipped, Error: k.Error})
+	}
 	c.Result = res
 	return c
+}
+
+func (h *handler) grantCapability(ctx context.Context, req *wire.Request) (any, error) {
+	oid, err := h.vm.GrantCapability(ctx, req.Target.String(), req.Slot, req.Capability)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.CapabilityGranted{Capability: req.Capability, Slot: req.Slot, Object: uint64(oid)}, nil
 }
 
 func (h *handler) ingest(ctx context.Context, req *wire.Request) (any, error) {

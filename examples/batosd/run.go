@@ -89,6 +89,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		}
 	}()
 
+	granted, err := setupCapabilities(ctx, v, cfg.Capabilities, capabilityEnv{now: time.Now, catalog: retriever})
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	for _, g := range granted {
+		log.Info("[UVM] capability granted", "grant", g)
+	}
+
 	path, err := v.MaterializeModel(ctx)
 	if err != nil {
 		return fmt.Errorf("materialize model: %w", err)

@@ -267,6 +267,15 @@ func (s Spec) Build() *gbnf.Grammar {
 	header += "):\n"
 	doc := seq(lit(`    """`), gbnf.Rep{Node: b.textClass(), Min: 1, Max: maxDocLen}, lit(`"""`+"\n"))
 	var bodies gbnf.Alt
+	if len(s.Capabilities) > 0 {
+		if p := b.proxy(); p != nil {
+			if s.ProxyOnly {
+				b.g.Rule("root", gbnf.Seq{lit(header), opt(b.def("doc", doc)), p})
+				return b.g
+			}
+			bodies = append(bodies, p)
+		}
+	}
 	for _, mut := range []bool{false, true} {
 		if mut && s.Change == ChangeNever || !mut && s.Change == ChangeAlways {
 			continue

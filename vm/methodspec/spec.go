@@ -31,6 +31,14 @@ type Spec struct {
 	// slot_names and clone included. An entry "slot.name" is a method
 	// of the object the reference slot "slot" refers to.
 	Methods map[string]int
+	// Capabilities are the capabilities the target holds that the
+	// method may wrap: the grammar admits proxies, a call of one of them
+	// and a return of what it answered (see Capability), besides the
+	// ordinary bodies, or instead of them with ProxyOnly.
+	Capabilities []Capability
+	// ProxyOnly makes the grammar admit only proxies (when Capabilities
+	// has one it can call).
+	ProxyOnly bool
 	// Change says which kind of body the grammar admits: ChangeEither
 	// (the zero value), ChangeNever (read-only) or ChangeAlways (state-
 	// changing, ending with the covenant's flag). New derives it

@@ -29,6 +29,32 @@
 //     self._p_changed = True, and any __ attribute are refused at run time
 //     too (getattr included), whatever the audit said.
 //
+// # Capabilities
+//
+// A capability object is an object whose call slot holds
+// object.Primitive(CapabilityPrimitive) (see IsCapability); a method
+// calls it as ref.call(...), and Options.Capability runs it in the
+// calling process with a CapabilityCall. Nothing is ambient: a call runs
+// only when the reference it went through was granted, which is when it
+// was read directly from a slot of a method's own receiver (self, or the
+// receiver of a method called on another object; own or inherited slots)
+// that holds it, or passed directly as an argument of the call. A
+// reference read through another object (self.friend.tool), found
+// nested in a list or dict, or copied into a variable from either, grants
+// nothing, wherever it is passed afterwards: the call fails with
+// ErrCapability. The parent process checks the grant against the
+// transaction (the slot still holds the capability; the argument was
+// the call's) before it runs the capability. A method may not store a
+// reference to a capability object in a slot that did not hold it
+// (ErrCapability, nothing applied): capabilities are granted by the
+// host, never by methods. Attributes cannot be read by computed names
+// (the guardian refuses getattr, and the sandbox does not predeclare it).
+// A capability's error reaches the method as a Starlark error, which
+// stops it; the MethodError wraps it.
+//
+// The sandbox also predeclares json (go.starlark.net/lib/json: encode,
+// decode, indent), so a method can parse what a capability returns.
+//
 // # The covenant at run time
 //
 // self._p_changed = True flags every slot that differs from what was read

@@ -45,6 +45,11 @@ var (
 	// ErrWorker is returned when the worker process failed for a reason
 	// other than the limits above (it could not start, or crashed).
 	ErrWorker = errcode.New(errcode.Internal, "sandbox: worker failed")
+	// ErrCapability is matched by the error of a method that called a
+	// capability it was not granted (reached through another object, a
+	// computed value or nested data), or tried to store a reference to
+	// a capability object in a slot.
+	ErrCapability = errcode.New(errcode.BadRequest, "sandbox: capability not granted")
 	// ErrClosed is returned by Call after Close.
 	ErrClosed = errcode.New(errcode.Unavailable, "sandbox: runner closed")
 )

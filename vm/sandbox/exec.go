@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	starlarkjson "go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
 
 	"github.com/batos/batos/guardian"
@@ -21,7 +22,7 @@ import (
 // other end of its pipes.
 type host interface {
 	lookup(oid object.OID, name string) (object.Value, object.OID, error)
-	primitive(self object.OID, name string, args []object.Value, kwargs map[string]object.Value) (object.Value, error)
+	primitive(self object.OID, name string, via grant, args []object.Value, kwargs map[string]object.Value) (object.Value, error)
 	print(msg string)
 }
 
@@ -226,11 +227,11 @@ func (s *session) run(self object.OID, m *object.Method, args []object.Value, kw
 	sargs := make(starlark.Tuple, 0, len(args)+1)
 	sargs = append(sargs, &objValue{oid: self, s: s, writable: true})
 	for _, a := range args {
-		sargs = append(sargs, s.toStarlark(a))
+		sargs = append(sargs, s.argToStarlark(a))
 	}
 	var skw []starlark.Tuple
 	for _, k := range sortedKeys(kwargs) {
-		skw = append(skw, starlark.Tuple{starlark.String(k), s.toStarlark(kwargs[k])})
+		skw = append(skw, starlark.Tuple{starlark.String(k), s.argToStarlark(kwargs[k])})
 	}
 	s.depth = 1
 	res, err := starlark.Call(s.thread, fn, sargs, skw)
@@ -255,6 +256,16 @@ func (s *session) run(self object.OID, m *object.Method, args []object.Value, kw
 		return nil, nil, err
 	}
 	return v, changes, nil
+}
+
+// argToStarlark converts an argument of the call: a reference passed
+// directly grants the use of the capability it refers to.
+func (s *session) argToStarlark(v object.Value) starlark.Value {
+	sv := s.toStarlark(v)
+	if ov, ok := sv.(*objValue); ok {
+		ov.via = grant{arg: true}
+	}
+	return sv
 }
 
 // compileCache holds compiled, frozen method functions by source. It is
@@ -296,19 +307,24 @@ func (c *compileCache) function(m *object.Method) (*starlark.Function, error) {
 	return fn, nil
 }
 
+// predeclared are the modules a method may use besides the universal
+// builtins: json (encode, decode, indent), pure functions of their
+// arguments.
+var predeclared = starlark.StringDict{"json": starlarkjson.Module}
+
 func compile(m *object.Method, noAudit bool) (*starlark.Function, error) {
 	if !noAudit {
 		if err := guardian.Check(m.Source, guardian.DefaultPolicy(m.Selector)); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRejected, err)
 		}
 	}
-	_, prog, err := starlark.SourceProgramOptions(guardian.FileOptions(), m.Selector+".star", m.Source, func(string) bool { return false })
+	_, prog, err := starlark.SourceProgramOptions(guardian.FileOptions(), m.Selector+".star", m.Source, func(name string) bool { return predeclared[name] != nil })
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRejected, err)
 	}
 	th := &starlark.Thread{Name: "compile"}
 	th.SetMaxExecutionSteps(10_000)
-	globals, err := prog.Init(th, nil)
+	globals, err := prog.Init(th, predeclared)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRejected, err)
 	}

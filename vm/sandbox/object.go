@@ -20,6 +20,20 @@ type objValue struct {
 	oid      object.OID
 	s        *session
 	writable bool
+	// via is how this value was obtained when that grants the use of a
+	// capability: read from a slot of a method's own receiver, or passed
+	// as an argument of the call. Values read through other objects, or
+	// nested in data, have none.
+	via grant
+}
+
+// grant is where a reference came from, for the capability check: a
+// slot of a receiver (holder, slot) or an argument of the call (arg).
+// The zero grant grants nothing.
+type grant struct {
+	holder object.OID
+	slot   string
+	arg    bool
 }
 
 var (
@@ -90,10 +104,21 @@ func (o *objValue) Attr(name string) (starlark.Value, error) {
 		return m, nil
 	case object.Primitive:
 		p := &primitive{recv: o.oid, s: s, prim: string(x), name: name}
+		if string(x) == CapabilityPrimitive {
+			// Not cached: each reference to a capability carries its
+			// own grant.
+			p.via = o.via
+			return p, nil
+		}
 		st.setBehaviour(name, p)
 		return p, nil
 	}
 	sv := s.toStarlark(v)
+	if ov, ok := sv.(*objValue); ok && o.writable {
+		// A reference read from a slot of a method's own receiver: the
+		// receiver may use the capability it refers to.
+		ov.via = grant{holder: o.oid, slot: name}
+	}
 	if !o.writable {
 		sv.Freeze() // other objects are read-only
 		if st.ro == nil {
@@ -177,6 +202,7 @@ type primitive struct {
 	s    *session
 	prim string
 	name string
+	via  grant // for CapabilityPrimitive: the grant of the reference it was read through
 }
 
 func (p *primitive) String() string {
@@ -210,7 +236,7 @@ func (p *primitive) CallInternal(thread *starlark.Thread, args starlark.Tuple, k
 			kw[string(pair[0].(starlark.String))] = v
 		}
 	}
-	res, err := p.s.h.primitive(p.recv, p.prim, vals, kw)
+	res, err := p.s.h.primitive(p.recv, p.prim, p.via, vals, kw)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,10 @@ type Options struct {
 	// Primitive runs primitive slots a method calls; nil makes such calls
 	// fail.
 	Primitive PrimitiveFunc
+	// Capability runs the capability calls a method makes through
+	// references it was granted (see CapabilityCall); nil makes them
+	// fail with ErrCapability. Calls count against MaxPrimitives too.
+	Capability CapabilityFunc
 	// MaxCallDepth bounds nested method calls (default DefaultMaxCallDepth).
 	MaxCallDepth int
 	// MaxPrimitives bounds the primitive calls of one call (default

@@ -158,12 +158,12 @@ func (w *proc) call(ctx context.Context, p *pool, h *txHost, self object.OID, m 
 				return fail(err)
 			}
 		case msgPrim:
-			recv, name, pargs, pkw := object.OID(d.u64()), d.str(), d.values(), d.kwargs()
-			if d.err != nil {
-				return fail(d.err)
+			pr, err := decodePrim(payload)
+			if err != nil {
+				return fail(err)
 			}
 			r := &enc{}
-			v, perr := h.primitive(recv, name, pargs, pkw)
+			v, perr := h.primitive(pr.recv, pr.name, pr.via, pr.args, pr.kwargs)
 			if perr == nil {
 				r.byte(stOK)
 				r.str("")

@@ -110,6 +110,17 @@ func (e *enc) kwargs(kw map[string]object.Value) {
 	}
 }
 
+// grant encodes where a capability reference came from.
+func (e *enc) grant(g grant) {
+	e.u64(uint64(g.holder))
+	e.str(g.slot)
+	if g.arg {
+		e.byte(1)
+	} else {
+		e.byte(0)
+	}
+}
+
 // dec reads fields from a payload; the first error sticks.
 type dec struct {
 	b   []byte
@@ -200,6 +211,27 @@ func (d *dec) kwargs() map[string]object.Value {
 		out[k] = d.value()
 	}
 	return out
+}
+
+func (d *dec) grant() grant {
+	return grant{holder: object.OID(d.u64()), slot: d.str(), arg: d.byte() == 1}
+}
+
+// primMsg is a decoded msgPrim request: a primitive (or capability) call
+// the worker asks the parent to run.
+type primMsg struct {
+	recv   object.OID
+	name   string
+	args   []object.Value
+	kwargs map[string]object.Value
+	via    grant
+}
+
+// decodePrim decodes a msgPrim payload.
+func decodePrim(payload []byte) (primMsg, error) {
+	d := &dec{b: payload}
+	p := primMsg{recv: object.OID(d.u64()), name: d.str(), args: d.values(), kwargs: d.kwargs(), via: d.grant()}
+	return p, d.err
 }
 
 // statusOf maps a session error to a status code.

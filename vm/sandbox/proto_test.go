@@ -72,13 +72,37 @@ func TestProtoRoundTrip(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add(encodedCall())
 	f.Add(encodedResult())
+	f.Add(encodedPrim())
 	f.Add([]byte{stFailed, 3, 'b', 'a', 'd', 0})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = decodeCall(data)
+		_, _ = decodePrim(data)
 		_, _, _, _, _ = decodeResult(data, "m")
 		var buf bytes.Buffer
 		buf.Write(data)
 		_, _, _ = readFrame(bufio.NewReader(&buf), 1<<16)
 	})
+}
+
+// encodedPrim is a capability call request as a worker sends it.
+func encodedPrim() []byte {
+	e := &enc{}
+	e.u64(7)
+	e.str(CapabilityPrimitive)
+	e.values([]object.Value{object.String("x")})
+	e.kwargs(map[string]object.Value{"k": object.Int(1)})
+	e.grant(grant{holder: 3, slot: "tool"})
+	return e.b
+}
+
+func TestPrimRoundTrip(t *testing.T) {
+	p, err := decodePrim(encodedPrim())
+	if err != nil || p.recv != 7 || p.name != CapabilityPrimitive || len(p.args) != 1 || p.kwargs["k"] != object.Int(1) ||
+		p.via != (grant{holder: 3, slot: "tool"}) {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if _, err := decodePrim(encodedPrim()[:5]); err == nil {
+		t.Fatal("a truncated request decoded")
+	}
 }

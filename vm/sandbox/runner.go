@@ -58,7 +58,7 @@ func (r *Runner) Call(ctx context.Context, tx *object.Tx, self object.OID, m *ob
 	if r.closed.Load() {
 		return nil, ErrClosed
 	}
-	h := &txHost{ctx: ctx, tx: tx, opts: &r.opts, startBytes: tx.PendingBytes()}
+	h := &txHost{ctx: ctx, tx: tx, opts: &r.opts, startBytes: tx.PendingBytes(), self: self, args: args, kwargs: kwargs}
 	var (
 		res     object.Value
 		changes []change
@@ -73,6 +73,9 @@ func (r *Runner) Call(ctx context.Context, tx *object.Tx, self object.OID, m *ob
 	}
 	if err != nil {
 		return nil, h.wrapPrimErr(err)
+	}
+	if err := checkGrants(tx, changes); err != nil {
+		return nil, err
 	}
 	if err := apply(tx, changes); err != nil {
 		return nil, err
@@ -132,16 +135,24 @@ type txHost struct {
 
 	startBytes int // the transaction's pending writes when the call began
 
+	self   object.OID // the receiver of the call
+	args   []object.Value
+	kwargs map[string]object.Value
+
 	mu      sync.Mutex
-	prims   int   // primitive calls so far
-	primErr error // the last error a primitive returned
+	prims   int                // primitive calls so far
+	caps    map[object.OID]int // capability calls so far, by capability
+	primErr error              // the last error a primitive returned
 }
 
 func (h *txHost) lookup(oid object.OID, name string) (object.Value, object.OID, error) {
 	return h.tx.Lookup(oid, name)
 }
 
-func (h *txHost) primitive(self object.OID, name string, args []object.Value, kwargs map[string]object.Value) (object.Value, error) {
+func (h *txHost) primitive(self object.OID, name string, via grant, args []object.Value, kwargs map[string]object.Value) (object.Value, error) {
+	if name == CapabilityPrimitive {
+		return h.capability(self, via, args, kwargs)
+	}
 	if h.opts.Primitive == nil {
 		return nil, fmt.Errorf("primitive %s: no primitives in this sandbox", name)
 	}

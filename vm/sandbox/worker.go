@@ -216,12 +216,13 @@ func (w *workerHost) lookup(oid object.OID, name string) (object.Value, object.O
 	return nil, 0, errors.New(msg)
 }
 
-func (w *workerHost) primitive(self object.OID, name string, args []object.Value, kwargs map[string]object.Value) (object.Value, error) {
+func (w *workerHost) primitive(self object.OID, name string, via grant, args []object.Value, kwargs map[string]object.Value) (object.Value, error) {
 	e := &enc{}
 	e.u64(uint64(self))
 	e.str(name)
 	e.values(args)
 	e.kwargs(kwargs)
+	e.grant(via)
 	d, err := w.request(msgPrim, msgPrimReply, e)
 	if err != nil {
 		return nil, err
