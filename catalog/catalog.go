@@ -28,6 +28,13 @@ type Options struct {
 	Limit int
 	// ANN configures the approximate vector index of the in-memory index.
 	ANN ANNOptions
+	// EmbedderID names the Embedder (for the daemon: its model's SHA-256
+	// and the vectors' dimension). The catalog records the id of the
+	// embedder that made its vectors; when it differs from this one,
+	// vector and hybrid search fail with ErrEmbedderChanged until
+	// Reembed has replaced them, so vectors of two models are never
+	// compared. Empty: nothing is recorded or checked.
+	EmbedderID string
 }
 
 func (o Options) withDefaults() Options {

@@ -21,6 +21,21 @@
 // transaction's own uncommitted writes. Terms are lower-cased, stop words
 // dropped and stemmed with Snowball ([Terms]).
 //
+// # Embedders
+//
+// [Catalog.Prepare] chunks and embeds a document outside any transaction;
+// [Catalog.IndexPrepared] writes it (chunks, postings, vectors, metadata)
+// in one, so a transaction that conflicts and runs again does not embed
+// again. [Catalog.Index] is the two in a row.
+//
+// With [Options.EmbedderID] set the catalog records which embedder made
+// its vectors (under catalog/e). A Catalog whose embedder differs (or a
+// catalog whose vectors predate the record) refuses vector and hybrid
+// search with [ErrEmbedderChanged] until [Catalog.Reembed] has replaced
+// every vector, a few documents per transaction with progress, so
+// vectors of two models are never compared; BM25 search and indexing go
+// on meanwhile. [Catalog.EmbedderStatus] reports the state.
+//
 // # Search and the in-memory index
 //
 // Without [Catalog.Load] a search scans the store: postings of the query
@@ -58,7 +73,8 @@
 // # Caveats
 //
 // The Embedder's dimension is fixed by the first indexed document; a
-// different one gives [ErrDimension]. Chunk sizes are counted in characters
+// different one gives [ErrDimension] (unless the EmbedderID differs too:
+// then Reembed moves the catalog to the new dimension). Chunk sizes are counted in characters
 // (runes), not model tokens: set ChunkOptions.MaxChars below the model's
 // window. The change log keeps the last 4096 versions. The in-memory index
 // holds every vector (dim × 4 bytes per chunk) in memory, and building the

@@ -33,21 +33,32 @@ type change struct {
 	dim            int
 }
 
-// Index chunks text, embeds the chunks and stores them as objects with
-// their postings, vector and metadata in tx, replacing any earlier version
-// of docID. It returns the number of chunks. Everything it writes commits
-// or rolls back with tx. Empty text removes the old chunks and leaves an
-// empty document.
-func (c *Catalog) Index(ctx context.Context, tx *object.Tx, docID, text string, meta map[string]string) (int, error) {
+// Prepared is a document chunked and embedded by Prepare, ready for
+// IndexPrepared. It holds no transaction state, so a transaction that
+// conflicts and runs again writes it again without embedding again.
+type Prepared struct {
+	docID    string
+	meta     map[string]string
+	chunks   []Chunk
+	vecs     [][]float32
+	embedder string
+}
+
+// Chunks returns the number of chunks.
+func (p *Prepared) Chunks() int { return len(p.chunks) }
+
+// Prepare chunks text and embeds the chunks for IndexPrepared, outside any
+// transaction: this is where the embedder's time goes.
+func (c *Catalog) Prepare(ctx context.Context, docID, text string, meta map[string]string) (*Prepared, error) {
 	if docID == "" {
-		return 0, ErrEmptyDocID
+		return nil, ErrEmptyDocID
 	}
 	if c.emb == nil {
-		return 0, ErrNoEmbedder
+		return nil, ErrNoEmbedder
 	}
 	chunks, err := c.split.Chunk(ctx, text)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	texts := make([]string, len(chunks))
 	for i, ch := range chunks {
@@ -55,23 +66,66 @@ func (c *Catalog) Index(ctx context.Context, tx *object.Tx, docID, text string, 
 	}
 	vecs, err := embedBatched(ctx, c.emb, texts, c.opts.Chunk.BatchSize)
 	if err != nil {
+		return nil, err
+	}
+	for _, v := range vecs {
+		normalize(v)
+	}
+	return &Prepared{docID: docID, meta: maps.Clone(meta), chunks: chunks, vecs: vecs, embedder: c.opts.EmbedderID}, nil
+}
+
+// Index chunks text, embeds the chunks and stores them as objects with
+// their postings, vector and metadata in tx, replacing any earlier version
+// of docID: Prepare, then IndexPrepared. It returns the number of chunks.
+// Everything it writes commits or rolls back with tx. Empty text removes
+// the old chunks and leaves an empty document. Callers that may retry
+// tx (object.Store.Update on a conflict) should call Prepare before the
+// transaction and IndexPrepared inside it.
+func (c *Catalog) Index(ctx context.Context, tx *object.Tx, docID, text string, meta map[string]string) (int, error) {
+	p, err := c.Prepare(ctx, docID, text, meta)
+	if err != nil {
 		return 0, err
 	}
+	return c.IndexPrepared(ctx, tx, p)
+}
+
+// IndexPrepared stores a prepared document in tx, replacing any earlier
+// version of it: the chunk objects, postings, vectors and metadata
+// commit or roll back together with tx. It returns the number of chunks.
+// p must come from this Catalog's Prepare (or one with the same
+// EmbedderID).
+func (c *Catalog) IndexPrepared(ctx context.Context, tx *object.Tx, p *Prepared) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if p.embedder != c.opts.EmbedderID {
+		return 0, fmt.Errorf("%w: document prepared with %s, catalog embeds with %s", ErrEmbedderChanged, p.embedder, c.opts.EmbedderID)
+	}
+	docID, meta, chunks, vecs := p.docID, p.meta, p.chunks, p.vecs
 	st, err := readStats(tx, true)
 	if err != nil {
 		return 0, err
 	}
-	if len(vecs) > 0 {
+	reembedding, err := c.claimVectors(tx, st)
+	if err != nil {
+		return 0, err
+	}
+	if len(vecs) > 0 && !reembedding {
 		if st.dim != 0 && int(st.dim) != len(vecs[0]) {
 			return 0, fmt.Errorf("%w: index has %d, embedder gave %d", ErrDimension, st.dim, len(vecs[0]))
 		}
 		st.dim = uint64(len(vecs[0]))
+		if c.opts.EmbedderID != "" {
+			rec := embedRec{id: c.opts.EmbedderID, dim: st.dim}
+			if err := tx.SetKV([]byte(keyEmbedder), rec.encode()); err != nil {
+				return 0, err
+			}
+		}
 	}
 	removed, removedTerms, err := c.remove(tx, docID, &st)
 	if err != nil {
 		return 0, err
 	}
-	meta = maps.Clone(meta)
 	if meta == nil {
 		meta = map[string]string{}
 	}
@@ -83,7 +137,6 @@ func (c *Catalog) Index(ctx context.Context, tx *object.Tx, docID, text string, 
 	doc := docRec{meta: meta}
 	for i, chunk := range chunks {
 		v := vecs[i]
-		normalize(v)
 		o, err := tx.New(map[string]object.Value{
 			SlotDocID:     object.String(docID),
 			SlotIndex:     object.Int(i),

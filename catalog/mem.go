@@ -360,14 +360,25 @@ func loadOnce(tx *object.Tx) (*memIndex, error) {
 	if err != nil {
 		return nil, err
 	}
+	// While vectors are re-embedded for an embedder of another dimension
+	// they have two sizes; vector search is refused until it is done
+	// (and Reembed then loads again), so the others count as zero.
+	rec, _, err := readEmbedRec(tx, false)
+	if err != nil {
+		return nil, err
+	}
 	m.vecs = m.vecs[:0]
 	next := 0
 	err = tx.ScanKV([]byte(preVector), func(k, v []byte) error {
 		oid := object.OID(beU64(k[len(preVector):]))
-		if next >= len(m.entries) || m.entries[next].oid != oid || len(v) != 4*m.dim {
+		if next >= len(m.entries) || m.entries[next].oid != oid || (len(v) != 4*m.dim && rec.target == "") {
 			return fmt.Errorf("%w: vector %d does not match chunks", ErrCorrupt, oid)
 		}
 		next++
+		if len(v) != 4*m.dim {
+			m.vecs = append(m.vecs, make([]float32, m.dim)...)
+			return nil
+		}
 		var err error
 		m.vecs, err = decodeVector(m.vecs, v)
 		return err

@@ -18,7 +18,7 @@ type Mode int
 
 const (
 	// Auto (the zero Mode) means Hybrid when the Catalog has an Embedder
-	// and BM25 otherwise.
+	// whose vectors are stored (see Reembed) and BM25 otherwise.
 	Auto Mode = iota
 	// BM25 ranks chunks by Okapi BM25 over stemmed terms.
 	BM25
@@ -145,6 +145,11 @@ func (c *Catalog) Search(ctx context.Context, tx *object.Tx, q Query) ([]Result,
 		mode = BM25
 		if c.emb != nil {
 			mode = Hybrid
+			// While another embedder's vectors are being replaced, Auto
+			// is BM25 (Vector and Hybrid fail with ErrEmbedderChanged).
+			if st, err := readStats(tx, false); err == nil && c.checkVectors(tx, st) != nil {
+				mode = BM25
+			}
 		}
 	}
 	if mode < BM25 || mode > Hybrid {
@@ -169,6 +174,9 @@ func (c *Catalog) Search(ctx context.Context, tx *object.Tx, q Query) ([]Result,
 	if mode != BM25 {
 		if c.emb == nil {
 			return nil, ErrNoEmbedder
+		}
+		if err := c.checkVectors(tx, st); err != nil {
+			return nil, err
 		}
 		vecs, err := embedBatched(ctx, c.emb, []string{q.Text}, 1)
 		if err != nil {

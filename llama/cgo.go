@@ -39,6 +39,8 @@ void     llama_set_n_threads(void *ctx, int32_t n_threads, int32_t n_threads_bat
 void     llama_set_abort_callback(void *ctx, void *cb, void *data);
 bool     llama_kv_cache_seq_rm(void *ctx, int32_t seq_id, int32_t p0, int32_t p1);
 float   *llama_get_embeddings_ith(void *ctx, int32_t i);
+float   *llama_get_embeddings_seq(void *ctx, int32_t seq_id);
+int      llama_pooling_type(void *ctx); // enum llama_pooling_type
 void    *llama_adapter_lora_init(void *model, const char *path);
 void     llama_adapter_lora_free(void *adapter);
 int32_t  llama_set_adapter_lora(void *ctx, void *adapter, float scale);
@@ -202,6 +204,20 @@ func cEmbeddingsIth(ctx cptr, i, n int) []float32 {
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(p)), n)
 }
+
+// cEmbeddingsSeq returns a view of the pooled embedding of sequence seq
+// after a decode on a context with pooling, or nil.
+func cEmbeddingsSeq(ctx cptr, seq, n int) []float32 {
+	p := C.llama_get_embeddings_seq(ctx, C.int32_t(seq))
+	if p == nil {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(p)), n)
+}
+
+// cPoolingType returns the context's pooling type (llama_pooling_type:
+// 0 none, 1 mean, 2 CLS, 3 last, 4 rank).
+func cPoolingType(ctx cptr) int { return int(C.llama_pooling_type(ctx)) }
 
 func cLoraInit(m cptr, path string) cptr {
 	cp := C.CString(path)

@@ -1,5 +1,6 @@
-// Package llama runs GGUF Llama models through llama.cpp: the project's
-// only cgo binding to it.
+// Package llama runs GGUF Llama models, and BERT-family sentence
+// embedding models beside them, through llama.cpp: the project's only cgo
+// binding to it.
 //
 // # Types
 //
@@ -10,6 +11,14 @@
 //     prompt; sampling; stop strings; a GBNF grammar or JSON schema; an
 //     adapter; streaming through OnToken) and returns a Response with
 //     Usage. Embed returns mean-pooled, L2-normalized embeddings.
+//   - Embedder (OpenEmbedder): a non-causal sentence embedding model
+//     (llama.cpp's bert, nomic-bert, jina-bert-v2: all-MiniLM-L6-v2,
+//     nomic-embed-text, bge) with its own small context. Embed packs many
+//     texts into each llama_decode, one sequence each, reads llama.cpp's
+//     pooled vector per sequence (mean or CLS, from the file) and
+//     L2-normalizes it; a file without a pooling type is mean-pooled in
+//     Go. Its results match a float64 Go forward pass of the same weights
+//     to about 1e-6 (TestEmbedderReference).
 //   - Adapter: a resident, reference-counted LoRA adapter. Requests name
 //     one (or none) each; switching loads no weights.
 //   - Engine (NewEngine): a pool of sessions over one model for concurrent
@@ -68,8 +77,12 @@
 //     every Open and LoadAdapter), not everything.
 //   - llama.cpp silently ignores a GBNF grammar it cannot parse; Generate
 //     checks the grammar first (CheckGrammar) and fails with ErrGrammar.
-//   - llama.cpp's pooled embeddings abort on a causal model, so Embed asks
-//     for per-token embeddings and averages them in Go.
+//   - llama.cpp's pooled embeddings abort on a causal model, so
+//     Session.Embed asks for per-token embeddings and averages them in Go.
+//     OpenEmbedder refuses a causal model. A non-causal model must see a
+//     whole batch in one ubatch (llama.cpp asserts it), and ollama's
+//     context parameters leave n_ubatch at 512, so an Embedder packs at
+//     most 512 tokens per decode and truncates a text to MaxTokens.
 //   - Open cannot be interrupted once llama.cpp starts reading, and leaks
 //     len(path)+1 bytes per call (inside ollama's LoadModelFromFile).
 //   - ollama's ggml leaks the 104-byte struct of every freed CPU buffer

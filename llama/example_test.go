@@ -66,3 +66,32 @@ func Example() {
 	//     ...
 	// eog
 }
+
+// ExampleOpenEmbedder generates a tiny random BERT sentence embedding
+// model and embeds two texts with it.
+func ExampleOpenEmbedder() {
+	dir, err := os.MkdirTemp("", "llama-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "bert.gguf")
+	if err := gguf.WriteBERT(path, gguf.TinyBERT()); err != nil {
+		log.Fatal(err)
+	}
+	e, err := llama.OpenEmbedder(context.Background(), path, llama.EmbedderOptions{Threads: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	vecs, err := e.Embed(context.Background(), []string{"The living image persists.", "Hello!"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var norm float64
+	for _, x := range vecs[0] {
+		norm += float64(x) * float64(x)
+	}
+	fmt.Printf("%d vectors of %d dimensions, %s pooling, squared norm %.3f\n", len(vecs), e.Dim(), e.Pooling(), norm)
+	// Output: 2 vectors of 32 dimensions, mean pooling, squared norm 1.000
+}

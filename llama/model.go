@@ -265,12 +265,19 @@ func (m *Model) Tokenize(text string, special bool) ([]Token, error) {
 }
 
 func (m *Model) tokenize(text string, special bool) []Token {
+	return m.tokenizeWith(text, special, special)
+}
+
+// tokenizeWith tokenizes text, adding the vocabulary's BOS/EOS (or
+// [CLS]/[SEP]) tokens with addSpecial and reading special tokens written
+// in the text with parseSpecial.
+func (m *Model) tokenizeWith(text string, addSpecial, parseSpecial bool) []Token {
 	b := []byte(text)
 	out := make([]Token, len(b)+2)
-	n := cTokenize(m.vocab, b, out, special, special)
+	n := cTokenize(m.vocab, b, out, addSpecial, parseSpecial)
 	if n < 0 {
 		out = make([]Token, -n)
-		n = cTokenize(m.vocab, b, out, special, special)
+		n = cTokenize(m.vocab, b, out, addSpecial, parseSpecial)
 	}
 	return out[:max(n, 0)]
 }

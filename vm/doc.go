@@ -161,7 +161,9 @@
 // Options.CacheDir) and hot (loaded in the model) with LRU eviction and
 // counters ([VM.Status]). The model and adapter files given in [Options]
 // are imported as blobs once; [VM.MaterializeModel] writes the model's
-// cache file only when it is missing or fails its hash.
+// cache file only when it is missing or fails its hash. The catalog's
+// sentence embedding model (Options.EmbedModelFile) is a blob of pLLM
+// too, materialized by [VM.MaterializeEmbedModel].
 //
 // # Wiring (the daemon)
 //

@@ -40,7 +40,8 @@ var (
 	ErrBadPlan = errcode.New(errcode.Internal, "vm: plan does not parse")
 	// ErrStarted is returned by Start on a VM already started.
 	ErrStarted = errcode.New(errcode.Internal, "vm: already started")
-	// ErrNoBlob is returned by MaterializeModel when no model was imported.
+	// ErrNoBlob is returned by MaterializeModel when no model was imported,
+	// and by MaterializeEmbedModel when no embedding model was.
 	ErrNoBlob = errcode.New(errcode.Internal, "vm: no model blob in the image")
 	// ErrTrial is matched by a *TrialError: a method failed its trial run.
 	ErrTrial = errcode.New(errcode.Internal, "vm: method failed its trial run")

@@ -63,6 +63,10 @@ type Options struct {
 	// ModelFile is a GGUF file imported into the image as a blob when the
 	// image has no model blob yet (at genesis or a later open).
 	ModelFile string
+	// EmbedModelFile is a sentence embedding GGUF file (a BERT-family
+	// model) imported into the image as a blob when the image has none or
+	// holds another file's; MaterializeEmbedModel writes it to the cache.
+	EmbedModelFile string
 	// Adapters maps adapter names to LoRA files imported as blobs when the
 	// image does not hold an adapter of that name. A persona whose name
 	// matches an adapter (case-insensitively) is set to use it.
@@ -231,6 +235,9 @@ func Open(ctx context.Context, store *object.Store, opts Options) (*VM, error) {
 	v.registerBuiltins()
 	v.tiers = tiers.New(tiers.Options{Dir: v.cacheDir(), Hot: opts.HotAdapters, Warm: opts.WarmAdapters, Materialize: v.materialize, Log: v.line})
 	if err := v.genesis(ctx); err != nil {
+		return nil, err
+	}
+	if err := v.importEmbedModel(ctx); err != nil {
 		return nil, err
 	}
 	if err := v.recoverCycleLog(ctx); err != nil {

@@ -20,6 +20,7 @@ type config struct {
 	Endpoint     string        `json:"endpoint"`
 	Model        string        `json:"model"`
 	Adapters     string        `json:"adapters"`
+	EmbedModel   string        `json:"embed-model"`
 	GPULayers    int           `json:"gpu-layers"`
 	CUDALib      string        `json:"cuda-lib"`
 	Threads      int           `json:"threads"`
@@ -117,6 +118,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.Endpoint, "endpoint", cfg.Endpoint, "ZeroMQ endpoint to bind")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "Llama 3.1 GGUF model file (empty: a generated random-weight demo model)")
 	fs.StringVar(&cfg.Adapters, "adapters", cfg.Adapters, "directory of persona LoRA adapters named <persona>.gguf")
+	fs.StringVar(&cfg.EmbedModel, "embed-model", cfg.EmbedModel, "sentence embedding GGUF (BERT family, e.g. all-MiniLM-L6-v2) for the catalog (empty: the chat model's vectors, or a generated one with the demo model)")
 	fs.IntVar(&cfg.GPULayers, "gpu-layers", cfg.GPULayers, "layers to offload to the GPU (-1: all)")
 	fs.StringVar(&cfg.CUDALib, "cuda-lib", cfg.CUDALib, "absolute path of libggml-cuda.so to load (empty: $BATOS_GGML_BACKEND or CPU only)")
 	fs.IntVar(&cfg.Threads, "threads", cfg.Threads, "CPU threads for llama.cpp")

@@ -27,6 +27,8 @@ type handler struct {
 	gpu     int              // how many of them are on a GPU
 	started time.Time
 	version string
+	// embedder describes the catalog's embedder ("" when not reported).
+	embedder string
 }
 
 var _ bridge.Handler = (*handler)(nil)
@@ -372,10 +374,16 @@ func (h *handler) ingest(ctx context.Context, req *wire.Request) (any, error) {
 	if docID == "" {
 		docID = fmt.Sprintf("doc-%d", time.Now().UnixNano())
 	}
+	// Chunk and embed outside the transaction: a conflict then rewrites
+	// the document without embedding it again.
+	p, err := h.catalog.Prepare(ctx, docID, req.Text, meta)
+	if err != nil {
+		return nil, err
+	}
 	var n int
 	err = h.store.Update(ctx, func(tx *object.Tx) error {
 		var err error
-		n, err = h.catalog.Index(ctx, tx, docID, req.Text, meta)
+		n, err = h.catalog.IndexPrepared(ctx, tx, p)
 		return err
 	})
 	if err != nil {
@@ -471,5 +479,6 @@ func (h *handler) status(ctx context.Context) (any, error) {
 			HotHits: a.HotHits, WarmHits: a.WarmHits, ColdLoads: a.ColdLoads,
 			HotLoads: a.HotLoads, HotEvictions: a.HotEvictions, WarmEvictions: a.WarmEvictions,
 		},
+		Extra: h.embedderStatus(ctx),
 	}, nil
 }

@@ -126,6 +126,8 @@ func TestErrorCodes(t *testing.T) {
 		"catalog.ErrMode":       {catalog.ErrMode, wire.CodeBadRequest},
 		"catalog.ErrEmptyDocID": {catalog.ErrEmptyDocID, wire.CodeBadRequest},
 
+		"catalog.ErrEmbedderChanged": {catalog.ErrEmbedderChanged, wire.CodeUnavailable},
+
 		// guardian's rejection reaches clients inside vm.AuditError or
 		// sandbox.ErrRejected, which carry the code; bare, it is internal.
 		"guardian.ErrRejected": {guardian.ErrRejected, wire.CodeInternal},

@@ -29,11 +29,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return err
 	}
-	modelFile, adapterDir := cfg.Model, cfg.Adapters
+	modelFile, adapterDir, embedFile := cfg.Model, cfg.Adapters, cfg.EmbedModel
 	if modelFile == "" {
 		modelFile, adapterDir, err = ensureDemoModel(cfg.Data, log)
 		if err != nil {
 			return fmt.Errorf("demo model: %w", err)
+		}
+		if embedFile == "" {
+			if embedFile, err = demoEmbedModel(cfg.Data, log); err != nil {
+				return fmt.Errorf("demo embedding model: %w", err)
+			}
 		}
 		if cfg.ContextSize == 0 {
 			cfg.ContextSize = demoContextSize
@@ -76,6 +81,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		MethodAttempts:  cfg.MethodAttempts,
 		KeepCycles:      cfg.KeepCycles,
 		KeepCyclesFor:   cfg.KeepCyclesFor,
+
+		EmbedModelFile: embedFile,
 	})
 	if err != nil {
 		return err
@@ -125,7 +132,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	lm := &engineModel{e: engine, maxTokens: cfg.MaxTokens, delay: testModelDelay()}
 	v.SetModel(lm)
 
-	cat := catalog.New(lm, catalog.Options{})
+	ce, err := openCatalogEmbedder(ctx, v, cfg, log, lm, path, info)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(log, "embedding model", ce.close)
+	cat := catalog.New(ce.emb, catalog.Options{EmbedderID: ce.id})
 	if err := cat.Load(ctx, store); err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
@@ -139,7 +151,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		}
 	}
 	h := &handler{vm: v, store: store, catalog: cat, model: info.Description, device: device,
-		layers: info.Layers, gpu: gpuLayers(info), started: started, version: version}
+		layers: info.Layers, gpu: gpuLayers(info), started: started, version: version, embedder: ce.desc}
 	var web http.Handler
 	if cfg.HTTP != "" {
 		if web, err = newWeb(webOptions{Addr: cfg.HTTP, TokenFile: cfg.HTTPToken, Pprof: cfg.Pprof, Events: events}, h, m); err != nil {
@@ -161,6 +173,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	sideCtx, stopSide := context.WithCancel(ctx)
 	defer stopSide()
 	wg.Go(func() { watchDisk(sideCtx, log, store, cfg.WarnFreeMB<<20, time.Minute) })
+	wg.Go(func() { reembed(sideCtx, log, cat, store) })
 	if web != nil {
 		wg.Go(func() {
 			if err := serveWeb(sideCtx, log, cfg.HTTP, web, events.close); err != nil {

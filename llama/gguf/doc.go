@@ -45,7 +45,12 @@
 // with byte fallback, so every byte string tokenizes and any character a
 // grammar requires can be sampled, plus the Llama 3.1 chat control
 // tokens; the TokenID constants give the ids. WriteLoRA writes a random
-// LoRA adapter for such a model. Output is deterministic for a seed.
+// LoRA adapter for such a model. WriteBERT writes a random BERT sentence
+// embedding model (architecture "bert", non-causal, bert.pooling_type)
+// with a WordPiece vocabulary in llama.cpp's convention (WordPieceVocab:
+// [PAD], [UNK], [CLS], [SEP], [MASK] at BERT's ids): TinyBERT for
+// reference tests, MiniLMShape (all-MiniLM-L6-v2's dimensions, 384 wide)
+// for the demo. Output is deterministic for a seed.
 //
 // # Concurrency
 //

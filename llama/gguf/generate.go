@@ -10,7 +10,8 @@ import (
 )
 
 // genTensor is a tensor to generate: constant Fill when Sigma is 0,
-// otherwise bell-shaped random values with standard deviation Sigma.
+// otherwise bell-shaped random values with standard deviation Sigma
+// around Fill.
 type genTensor struct {
 	TensorInfo
 	Sigma float32
@@ -153,6 +154,11 @@ func genChunk(s genTensor, c chunk, seed int64, x []float32, q *Q4KQuantizer) ([
 		}
 	} else {
 		fillBell(x, mix(seed, uint64(c.ti), uint64(c.ci)), s.Sigma)
+		if s.Fill != 0 {
+			for i := range x {
+				x[i] += s.Fill
+			}
+		}
 	}
 	out := make([]byte, 0, s.Type.RowSize(int64(len(x))))
 	if s.Type == Q4_K {

@@ -181,6 +181,7 @@ async function statusPage() {
       card("device", st.device || "cpu"),
       card("layers offloaded", `${st.gpu_layers ?? 0} of ${st.layers ?? 0}`, "layers"),
       card("context", `${st.context_size ?? 0} tokens`, "context"),
+      card("embedder", st.extra && st.extra.embedder ? `${st.extra.embedder} (${st.extra.embedder_vectors || ""})` : "the chat model", "embedder"),
       card("queue", `${st.queue_depth ?? 0} / ${st.queue_capacity ?? 0}`, "queue"),
       card("running", st.active_cycles ?? 0, "running"),
       card("cycles done", st.cycles_done ?? 0, "done"),
