@@ -10,9 +10,14 @@ GO ?= go
 CGO_OPT := -O3 -march=native -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 -DNDEBUG
 export CGO_CFLAGS := $(CGO_OPT)
 export CGO_CXXFLAGS := $(CGO_OPT)
+# ollama's module zip leaves out three headers that llama.cpp's mtmd
+# helper includes: nlohmann/json.hpp and stb/stb_image.h come from Debian
+# (APT_PACKAGES), miniaudio/miniaudio.h is our stand-in under llama/include
+# (no audio: every decoder call fails). A plain `go build` needs the same.
+export CGO_CPPFLAGS := -I$(CURDIR)/llama/include
 export GGML_NO_BACKTRACE := 1
 
-APT_PACKAGES := build-essential pkg-config libzmq3-dev cmake python3-zmq python3-msgpack chromium
+APT_PACKAGES := build-essential pkg-config libzmq3-dev cmake python3-zmq python3-msgpack chromium nlohmann-json3-dev libstb-dev
 
 # Packages whose tests build llama.cpp run without -race (a race build
 # compiles llama.cpp a second time); all others run with -race.

@@ -37,7 +37,8 @@ uint32_t llama_n_batch(void *ctx);
 void     llama_set_embeddings(void *ctx, bool embeddings);
 void     llama_set_n_threads(void *ctx, int32_t n_threads, int32_t n_threads_batch);
 void     llama_set_abort_callback(void *ctx, void *cb, void *data);
-bool     llama_kv_cache_seq_rm(void *ctx, int32_t seq_id, int32_t p0, int32_t p1);
+void    *llama_get_memory(void *ctx);
+bool     llama_memory_seq_rm(void *mem, int32_t seq_id, int32_t p0, int32_t p1);
 float   *llama_get_embeddings_ith(void *ctx, int32_t i);
 float   *llama_get_embeddings_seq(void *ctx, int32_t seq_id);
 int      llama_pooling_type(void *ctx); // enum llama_pooling_type
@@ -47,6 +48,7 @@ int32_t  llama_set_adapter_lora(void *ctx, void *adapter, float scale);
 int32_t  llama_rm_adapter_lora(void *ctx, void *adapter);
 void     llama_clear_adapter_lora(void *ctx);
 void     llama_sampler_free(void *smpl);
+void    *llama_sampler_init_grammar(void *vocab, const char *grammar_str, const char *grammar_root);
 
 // ollama's sampling_ext.h (extern "C")
 void     common_sampler_cfree(void *sampler);
@@ -80,6 +82,14 @@ static void batos_malloc_tune(void) { mallopt(M_MMAP_THRESHOLD, 8 * 1024); }
 #else
 static void batos_malloc_tune(void) {}
 #endif
+
+// llama.cpp (since about 2025-07) reuses a context's previous compute
+// graph when the next batch has the same shape, without checking whether
+// the LoRA adapters set on the context changed: after a switch it keeps
+// computing with the previous adapter's tensors (a persona answered with
+// another's adapter), and after that adapter is freed it reads freed
+// memory (SIGSEGV). Each context reads the variable when it is created.
+static void batos_no_graph_reuse(void) { setenv("LLAMA_GRAPH_REUSE_DISABLE", "1", 1); }
 
 // Go callbacks (log.go exports batosLog).
 extern void batosLog(int level, char *text, void *user_data);
@@ -116,6 +126,7 @@ func batosLog(level C.int, text *C.char, _ unsafe.Pointer) {
 }
 
 func cInit() {
+	C.batos_no_graph_reuse()
 	C.batos_malloc_tune()
 	C.batos_set_logs()
 	C.llama_backend_init()
@@ -193,8 +204,8 @@ func cSetThreads(ctx cptr, n, nBatch int) {
 }
 
 // cKVClear forgets every cell of the KV cache without clearing its memory
-// (llama_kv_cache_clear memsets the whole buffer).
-func cKVClear(ctx cptr) { C.llama_kv_cache_seq_rm(ctx, -1, -1, -1) }
+// (llama_memory_clear with data set memsets the whole buffer).
+func cKVClear(ctx cptr) { C.llama_memory_seq_rm(C.llama_get_memory(ctx), -1, -1, -1) }
 
 // cEmbeddingsIth returns a view of the embedding of output i, or nil.
 func cEmbeddingsIth(ctx cptr, i, n int) []float32 {
@@ -228,8 +239,18 @@ func cLoraFree(a cptr) { C.llama_adapter_lora_free(a) }
 func cSetLora(ctx, a cptr, scale float32) int {
 	return int(C.llama_set_adapter_lora(ctx, a, C.float(scale)))
 }
-func cClearLora(ctx cptr)       { C.llama_clear_adapter_lora(ctx) }
-func cSamplerFree(s cptr)       { C.llama_sampler_free(s) }
+func cClearLora(ctx cptr) { C.llama_clear_adapter_lora(ctx) }
+func cSamplerFree(s cptr) { C.llama_sampler_free(s) }
+
+// cGrammarSampler returns llama.cpp's grammar sampler for the GBNF text
+// (root rule "root"), or nil when the grammar does not parse.
+func cGrammarSampler(vocab cptr, grammar string) cptr {
+	cg := C.CString(grammar)
+	defer C.free(unsafe.Pointer(cg))
+	cr := C.CString("root")
+	defer C.free(unsafe.Pointer(cr))
+	return C.llama_sampler_init_grammar(vocab, cg, cr)
+}
 func cCommonSamplerFree(s cptr) { C.common_sampler_cfree(s) }
 
 // abortFlag is a flag in C memory that llama.cpp polls during decode

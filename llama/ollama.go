@@ -1,12 +1,8 @@
 package llama
 
-import (
-	"unsafe"
+import "unsafe"
 
-	ollama "github.com/ollama/ollama/llama"
-)
-
-// This file is the seam to ollama's wrapper (github.com/ollama/ollama@v0.6.5,
+// This file is the seam to ollama's wrapper (github.com/ollama/ollama@v0.17.4,
 // package llama), used where llama.cpp takes structs by value (model and
 // context parameters, batches, the common sampler). Its types keep the C
 // pointer unexported as their first field; the helpers below read it so our
@@ -16,8 +12,3 @@ import (
 
 // firstPtr returns the first pointer-sized field of the struct at p.
 func firstPtr[T any](p *T) cptr { return *(*cptr)(unsafe.Pointer(p)) }
-
-// vocabBox has the layout of ollama.Vocab (struct{ c *C.struct_llama_vocab }).
-type vocabBox struct{ c cptr }
-
-func (b *vocabBox) ollama() *ollama.Vocab { return (*ollama.Vocab)(unsafe.Pointer(b)) }

@@ -42,8 +42,9 @@ func TestOllamaSeam(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got := cNCtx(s.c); got != 64 {
-		t.Errorf("n_ctx through our context pointer = %d", got)
+	// llama.cpp rounds n_ctx up to a multiple of 256.
+	if got := cNCtx(s.c); got != 256 || s.ContextSize() != got {
+		t.Errorf("n_ctx through our context pointer = %d, ContextSize %d, want 256", got, s.ContextSize())
 	}
 	if firstPtr(s.oc.Model()) != m.c {
 		t.Error("context's model pointer differs from the model's")
