@@ -79,6 +79,10 @@ func (m *Model) newContext(seqs int, o SessionOptions) (llctx, error) {
 	}
 	// ollama passes BatchSize as n_ubatch and BatchSize*seqs as n_batch.
 	params := ollama.NewContextParams(o.ContextSize, o.BatchSize, seqs, o.Threads, fa, kv)
+	// One KV cache for all sequences, as before llama.cpp split it into
+	// n_ctx/n_seq cells per sequence: a batch with one long prompt among
+	// short ones fits as long as the prompts fit together.
+	setKVUnified(&params)
 	oc, err := ollama.NewContextWithModel(m.om, params)
 	if err != nil {
 		return llctx{}, fmt.Errorf("%w: %s", ErrContext, lastCError())

@@ -3,6 +3,10 @@ package llama
 import (
 	"context"
 	"testing"
+	"unsafe"
+
+	ollama "github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml"
 )
 
 // TestOllamaSeam checks that the C pointers read out of ollama's types
@@ -48,5 +52,23 @@ func TestOllamaSeam(t *testing.T) {
 	}
 	if firstPtr(s.oc.Model()) != m.c {
 		t.Error("context's model pointer differs from the model's")
+	}
+}
+
+// TestKVUnifiedOffset checks kvUnifiedOffset against the defaults of
+// llama_context_params' trailing bools as ollama's NewContextParams leaves
+// them: embeddings (set by ollama), offload_kqv, no_perf, op_offload,
+// swa_full all true, kv_unified false.
+func TestKVUnifiedOffset(t *testing.T) {
+	p := ollama.NewContextParams(256, 64, 2, 1, ml.FlashAttentionDisabled, "")
+	b := (*[unsafe.Sizeof(p)]byte)(unsafe.Pointer(&p))
+	first := kvUnifiedOffset - 5
+	want := []byte{1, 1, 1, 1, 1, 0}
+	if got := b[first : kvUnifiedOffset+1]; string(got) != string(want) {
+		t.Fatalf("bools at %d..%d = %v, want %v", first, kvUnifiedOffset, got, want)
+	}
+	setKVUnified(&p)
+	if b[kvUnifiedOffset] != 1 {
+		t.Fatal("kv_unified not set")
 	}
 }
