@@ -7,6 +7,7 @@ package llama
 // are compiled and linked by github.com/ollama/ollama/llama.
 
 /*
+#cgo LDFLAGS: -Wl,--wrap=ggml_backend_free
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@ void     llama_backend_init(void);
 void     llama_log_set(void *cb, void *user_data);
 void     llama_model_free(void *model);
 void     llama_free(void *ctx);
+int      batos_llama_free(void *ctx); // free.c
 void    *llama_model_get_vocab(void *model);
 int32_t  llama_model_n_ctx_train(void *model);
 int32_t  llama_model_n_embd(void *model);
@@ -133,7 +135,7 @@ func cInit() {
 }
 
 func cModelFree(m cptr)        { C.llama_model_free(m) }
-func cFree(ctx cptr)           { C.llama_free(ctx) }
+func cFree(ctx cptr)           { cFreeN(ctx) }
 func cModelVocab(m cptr) cptr  { return C.llama_model_get_vocab(m) }
 func cNCtxTrain(m cptr) int    { return int(C.llama_model_n_ctx_train(m)) }
 func cNEmbd(m cptr) int        { return int(C.llama_model_n_embd(m)) }
@@ -147,6 +149,10 @@ func cIsEOG(v cptr, t Token) bool {
 }
 func cBOS(v cptr) Token { return Token(C.llama_vocab_bos(v)) }
 func cEOS(v cptr) Token { return Token(C.llama_vocab_eos(v)) }
+
+// cFreeN frees a context (free.c) and returns how many backends were
+// freed after its scheduler rather than before it.
+func cFreeN(ctx cptr) int { return int(C.batos_llama_free(ctx)) }
 
 // cMeta returns a metadata value of the model as a string, or "", false.
 func cMeta(m cptr, key string) (string, bool) {

@@ -72,3 +72,31 @@ func TestKVUnifiedOffset(t *testing.T) {
 		t.Fatal("kv_unified not set")
 	}
 }
+
+// TestFreeDefersBackends checks that the link wraps ggml_backend_free
+// (free.c): llama_free's backends (at least the CPU one) are freed after
+// it returns, not inside it before the scheduler.
+func TestFreeDefersBackends(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/m.gguf"
+	if err := writeTiny(path); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(context.Background(), path, ModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l, err := m.newContext(1, SessionOptions{ContextSize: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.batch.Free()
+	if n := cFreeN(l.c); n < 1 {
+		t.Errorf("backends freed after llama_free: %d, want at least 1", n)
+	}
+	l.abort.free()
+	m.mu.Lock()
+	m.sessions--
+	m.mu.Unlock()
+}
