@@ -67,24 +67,6 @@ int      ggml_backend_dev_type(void *dev);
 void    *ggml_backend_dev_backend_reg(void *dev);
 const char *ggml_backend_reg_name(void *reg);
 
-// ollama's ggml patch (0001-cuda.patch) moved `delete buffer` out of
-// ggml_backend_buffer_free into the CUDA and Metal buffers only, so every
-// freed CPU backend buffer leaks its 104-byte struct. One small leaked
-// block after each freed buffer is enough to defeat glibc's reuse of the
-// buffer's memory (posix_memalign needs more than the hole left behind),
-// and with glibc's sliding mmap threshold buffers up to 32 MiB live on the
-// heap: measured, every adapter load/free cycle then grew RSS by the whole
-// adapter (and by its ~10 KiB tensor-metadata block with a 128 KiB
-// threshold). A fixed 8 KiB threshold keeps such blocks in mmap, returned
-// to the system when freed; decode and prefill costs did not change
-// measurably (BENCHMARKS.md).
-#ifdef __GLIBC__
-#include <malloc.h>
-static void batos_malloc_tune(void) { mallopt(M_MMAP_THRESHOLD, 8 * 1024); }
-#else
-static void batos_malloc_tune(void) {}
-#endif
-
 // llama.cpp (since about 2025-07) reuses a context's previous compute
 // graph when the next batch has the same shape, without checking whether
 // the LoRA adapters set on the context changed: after a switch it keeps
@@ -129,7 +111,6 @@ func batosLog(level C.int, text *C.char, _ unsafe.Pointer) {
 
 func cInit() {
 	C.batos_no_graph_reuse()
-	C.batos_malloc_tune()
 	C.batos_set_logs()
 	C.llama_backend_init()
 }
