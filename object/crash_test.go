@@ -128,14 +128,28 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := make(chan []string)
+		first := make(chan struct{}) // the child's first acknowledgement
 		go func() {
 			var got []string
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
+				if len(got) == 0 {
+					close(first)
+				}
 				got = append(got, sc.Text())
+			}
+			if len(got) == 0 {
+				close(first)
 			}
 			lines <- got
 		}()
+		// The kill comes at a random point of the child's work, counted
+		// from its first commit: on a loaded machine (a race build, other
+		// tests) its start alone can take longer than the window.
+		select {
+		case <-first:
+		case <-time.After(time.Minute):
+		}
 		time.Sleep(time.Duration(150+rand.IntN(350)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		got := <-lines
