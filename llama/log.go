@@ -47,11 +47,7 @@ func logC(level int, text string) {
 		if cLog.level >= slog.LevelError {
 			cLog.last = line
 		}
-		level := cLog.level
-		if strings.HasSuffix(line, ": graph reuse disabled") {
-			level = slog.LevelDebug // our own doing, on every context (cgo.go)
-		}
-		slog.Default().Log(context.Background(), level, line, "source", "llama.cpp")
+		slog.Default().Log(context.Background(), cLog.level, line, "source", "llama.cpp")
 	}
 }
 
