@@ -66,6 +66,12 @@ type CycleRecord struct {
 	// ContextSize is the model's context window the prompts were
 	// budgeted for, in tokens.
 	ContextSize int `json:"context_size,omitempty"`
+	// OutputTokens and DecodeTime sum the model calls that were made
+	// (replayed ones left out; a call's Decode, or its Duration when the
+	// model did not measure one). Cycles sets them from the steps it
+	// leaves out; DecodeTotals returns them for a full record.
+	OutputTokens int           `json:"output_tokens,omitempty"`
+	DecodeTime   time.Duration `json:"decode_time,omitempty"`
 }
 
 // StateTiming is the time a cycle spent in one state.
@@ -104,6 +110,23 @@ type Step struct {
 	Replayed bool `json:"replayed,omitempty"`
 	// Budget is the time spent assembling the prompt within its window.
 	Budget time.Duration `json:"budget,omitempty"`
+}
+
+// DecodeTotals sums the output tokens and decode time of the model calls the
+// cycle made (replayed calls left out): over each other, its decode speed.
+func (r *CycleRecord) DecodeTotals() (tokens int, took time.Duration) {
+	for _, s := range r.Steps {
+		if s.Replayed {
+			continue
+		}
+		tokens += s.OutputTokens
+		if s.Decode > 0 {
+			took += s.Decode
+		} else {
+			took += s.Duration
+		}
+	}
+	return tokens, took
 }
 
 // Done reports whether the cycle has ended.
@@ -283,6 +306,7 @@ func (v *VM) Cycles(ctx context.Context, limit int) ([]CycleRecord, error) {
 			if err := json.Unmarshal(b, &rec); err != nil {
 				return err
 			}
+			rec.OutputTokens, rec.DecodeTime = rec.DecodeTotals()
 			rec.Lines, rec.Steps, rec.Result = nil, nil, ""
 			out = append(out, rec)
 			return nil
