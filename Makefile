@@ -10,9 +10,23 @@ GO ?= go
 CGO_OPT := -O3 -march=native -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 -DNDEBUG
 export CGO_CFLAGS := $(CGO_OPT)
 export CGO_CXXFLAGS := $(CGO_OPT)
+# ollama's module zip leaves out three headers that llama.cpp's mtmd
+# helper includes: nlohmann/json.hpp and stb/stb_image.h come from Debian
+# (APT_PACKAGES), miniaudio/miniaudio.h is our stand-in under llama/include
+# (no audio: every decoder call fails). A plain `go build` needs the same.
+# deps copies it to one place outside the checkout, so that the cgo flags,
+# and with them Go's cache of the llama.cpp build (minutes cold), are the
+# same for every checkout (CI builds a fresh one).
+#
+# -DGGML_USE_CPU_REPACK turns on ggml's repacked CPU weight layouts
+# (Q4_K as interleaved 8x8 blocks for its AVX2/AVX-512 GEMM), which
+# llama.cpp's own CMake build enables by default and ollama's cgo build
+# leaves out: about 1.4x the CPU prefill (BENCHMARKS.md, issue 14).
+CGO_INCLUDE ?= $(HOME)/.cache/batos/include
+export CGO_CPPFLAGS := -I$(CGO_INCLUDE) -DGGML_USE_CPU_REPACK
 export GGML_NO_BACKTRACE := 1
 
-APT_PACKAGES := build-essential pkg-config libzmq3-dev cmake python3-zmq python3-msgpack chromium
+APT_PACKAGES := build-essential pkg-config libzmq3-dev cmake python3-zmq python3-msgpack chromium nlohmann-json3-dev libstb-dev
 
 # Packages whose tests build llama.cpp run without -race (a race build
 # compiles llama.cpp a second time); all others run with -race.
@@ -44,6 +58,8 @@ deps:
 	  echo "deps: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@cmp -s llama/include/miniaudio/miniaudio.h $(CGO_INCLUDE)/miniaudio/miniaudio.h || \
+	  install -D -m 0644 llama/include/miniaudio/miniaudio.h $(CGO_INCLUDE)/miniaudio/miniaudio.h
 	@$(GO) mod download
 
 build: deps

@@ -18,16 +18,19 @@ type DeviceType int
 const (
 	DeviceCPU   DeviceType = 0 // host CPU, system memory
 	DeviceGPU   DeviceType = 1 // GPU with its own memory
-	DeviceAccel DeviceType = 2 // accelerator used together with the CPU
+	DeviceIGPU  DeviceType = 2 // integrated GPU using host memory
+	DeviceAccel DeviceType = 3 // accelerator used together with the CPU
 )
 
-// String returns "CPU", "GPU" or "ACCEL".
+// String returns "CPU", "GPU", "IGPU" or "ACCEL".
 func (t DeviceType) String() string {
 	switch t {
 	case DeviceCPU:
 		return "CPU"
 	case DeviceGPU:
 		return "GPU"
+	case DeviceIGPU:
+		return "IGPU"
 	case DeviceAccel:
 		return "ACCEL"
 	}
@@ -40,7 +43,7 @@ type Device struct {
 	Name        string     // e.g. "CPU", "CUDA0"
 	Description string     // e.g. the GPU's model name
 	Backend     string     // registering backend, e.g. "CPU", "CUDA"
-	Type        DeviceType // CPU, GPU or accelerator
+	Type        DeviceType // CPU, GPU, integrated GPU or accelerator
 	FreeMemory  uint64     // bytes, as the backend reports them
 	TotalMemory uint64     // bytes
 }

@@ -8,8 +8,8 @@ import (
 
 // DecodeBare is a yardstick for Generate's own cost per token: from an
 // empty KV cache it evaluates prompt and then greedily generates n tokens
-// with the bare loop of ollama's wrapper (Batch.Add, Context.Decode,
-// SamplingContext.Sample and Accept), with none of Generate's work around
+// with a bare loop (ollama's Batch.Add and Context.Decode, the package's
+// sampler without a grammar), with none of Generate's work around
 // it (no end-of-generation check, text assembly, stop strings, streaming,
 // cancellation or per-call locking). It returns the generated tokens and
 // the time from the first sample to the last, which covers n-1 decodes;
@@ -47,14 +47,14 @@ func (s *Session) DecodeBare(ctx context.Context, prompt []Token, n int) ([]Toke
 	pos := len(prompt)
 	t0 := time.Now()
 	for {
-		tok := sc.oc.Sample(s.oc, idx)
-		sc.oc.Accept(tok, true)
-		out = append(out, Token(tok))
+		tok, _ := cSamplerSample(sc.c, s.c, idx)
+		cSamplerAccept(sc.c, tok)
+		out = append(out, tok)
 		if len(out) == n {
 			break
 		}
 		s.batch.Clear()
-		s.batch.Add(tok, nil, pos, true, 0)
+		s.batch.Add(int(tok), nil, pos, true, 0)
 		if err := s.oc.Decode(s.batch); err != nil {
 			return out, time.Since(t0), fmt.Errorf("%w: %w", ErrDecode, err)
 		}

@@ -163,8 +163,14 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 		if err := b.prefillSeq(ctx, s.prompt, i, false, 0, nil); err != nil {
 			return resps, bu, err
 		}
-		first[i] = Token(s.sc.oc.Sample(b.oc, b.batch.NumTokens()-1))
-		s.sc.oc.Accept(int(first[i]), true)
+		tok, err := s.sc.sample(b.c, b.batch.NumTokens()-1)
+		if err == nil && !m.isEOG(tok) {
+			err = s.sc.accept(tok)
+		}
+		if err != nil {
+			return resps, bu, err
+		}
+		first[i] = tok
 		resps[i].Usage.Prefill = time.Since(t)
 		resps[i].Usage.AdapterSwitch = switchTime
 	}
@@ -213,9 +219,17 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 			if s.done {
 				continue
 			}
-			tok := Token(s.sc.oc.Sample(b.oc, s.idx))
-			s.sc.oc.Accept(int(tok), true)
+			var tok Token
+			if tok, err = s.sc.sample(b.c, s.idx); err == nil && !m.isEOG(tok) {
+				err = s.sc.accept(tok)
+			}
+			if err != nil {
+				break
+			}
 			accept(i, tok)
+		}
+		if err != nil {
+			break
 		}
 	}
 	end := time.Now()

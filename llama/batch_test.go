@@ -3,6 +3,7 @@ package llama_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/batos/batos/llama"
@@ -74,5 +75,51 @@ func TestDecodeBareMatchesGenerate(t *testing.T) {
 	}
 	if _, _, err := s.DecodeBare(ctx, prompt, 0); err == nil {
 		t.Error("n = 0: no error")
+	}
+}
+
+// TestGenerateBatchUnevenPrompts runs one long prompt with three short
+// ones in a batch whose KV cache holds them together but would not hold
+// the long one in a quarter of it (llama.cpp's default split of n_ctx
+// into n_ctx/n_seq cells per sequence; the package asks for one unified
+// cache). Each sequence must produce the tokens it produces alone.
+func TestGenerateBatchUnevenPrompts(t *testing.T) {
+	m := openTiny(t)
+	ctx := context.Background()
+	long := strings.Repeat("the quick brown fox jumps over the lazy dog ", 10)
+	prompts := []string{long, "hello", "x", "four facets at once"}
+	const ctxSize, maxTokens = 1024, 8
+	lt, err := m.Tokenize(long, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(lt) + maxTokens; n <= ctxSize/4 || n >= ctxSize/2 {
+		t.Fatalf("long prompt: %d tokens, want between %d and %d", len(lt), ctxSize/4, ctxSize/2)
+	}
+	s := newSession(t, m)
+	var reqs []llama.Request
+	var want [][]llama.Token
+	for _, p := range prompts {
+		req := llama.Request{Prompt: p, MaxTokens: maxTokens}
+		r, err := s.Generate(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, req)
+		want = append(want, r.Tokens)
+	}
+	b, err := m.NewBatchSession(len(prompts), llama.SessionOptions{ContextSize: ctxSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got, _, err := b.GenerateBatch(ctx, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range prompts {
+		if !slices.Equal(got[i].Tokens, want[i]) {
+			t.Errorf("sequence %d: batched %v, alone %v", i, got[i].Tokens, want[i])
+		}
 	}
 }

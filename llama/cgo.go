@@ -2,21 +2,24 @@ package llama
 
 // This is the package's only file with import "C". It declares, by hand,
 // the few llama.cpp and ggml entry points that ollama's Go wrapper lacks or
-// gets wrong. The prototypes pass only opaque pointers and scalars; no
+// gets wrong, and includes the package's own C API (sampler.h). The prototypes pass only opaque pointers and scalars; no
 // llama.cpp or ggml header is included or copied. The symbols themselves
 // are compiled and linked by github.com/ollama/ollama/llama.
 
 /*
+#cgo LDFLAGS: -Wl,--wrap=ggml_backend_free
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include "sampler.h"
 
 // llama.h
 void     llama_backend_init(void);
 void     llama_log_set(void *cb, void *user_data);
 void     llama_model_free(void *model);
 void     llama_free(void *ctx);
+int      batos_llama_free(void *ctx); // free.c
 void    *llama_model_get_vocab(void *model);
 int32_t  llama_model_n_ctx_train(void *model);
 int32_t  llama_model_n_embd(void *model);
@@ -37,7 +40,8 @@ uint32_t llama_n_batch(void *ctx);
 void     llama_set_embeddings(void *ctx, bool embeddings);
 void     llama_set_n_threads(void *ctx, int32_t n_threads, int32_t n_threads_batch);
 void     llama_set_abort_callback(void *ctx, void *cb, void *data);
-bool     llama_kv_cache_seq_rm(void *ctx, int32_t seq_id, int32_t p0, int32_t p1);
+void    *llama_get_memory(void *ctx);
+bool     llama_memory_seq_rm(void *mem, int32_t seq_id, int32_t p0, int32_t p1);
 float   *llama_get_embeddings_ith(void *ctx, int32_t i);
 float   *llama_get_embeddings_seq(void *ctx, int32_t seq_id);
 int      llama_pooling_type(void *ctx); // enum llama_pooling_type
@@ -47,9 +51,6 @@ int32_t  llama_set_adapter_lora(void *ctx, void *adapter, float scale);
 int32_t  llama_rm_adapter_lora(void *ctx, void *adapter);
 void     llama_clear_adapter_lora(void *ctx);
 void     llama_sampler_free(void *smpl);
-
-// ollama's sampling_ext.h (extern "C")
-void     common_sampler_cfree(void *sampler);
 
 // ggml.h, ggml-backend.h
 void     ggml_log_set(void *cb, void *user_data);
@@ -63,23 +64,13 @@ int      ggml_backend_dev_type(void *dev);
 void    *ggml_backend_dev_backend_reg(void *dev);
 const char *ggml_backend_reg_name(void *reg);
 
-// ollama's ggml patch (0001-cuda.patch) moved `delete buffer` out of
-// ggml_backend_buffer_free into the CUDA and Metal buffers only, so every
-// freed CPU backend buffer leaks its 104-byte struct. One small leaked
-// block after each freed buffer is enough to defeat glibc's reuse of the
-// buffer's memory (posix_memalign needs more than the hole left behind),
-// and with glibc's sliding mmap threshold buffers up to 32 MiB live on the
-// heap: measured, every adapter load/free cycle then grew RSS by the whole
-// adapter (and by its ~10 KiB tensor-metadata block with a 128 KiB
-// threshold). A fixed 8 KiB threshold keeps such blocks in mmap, returned
-// to the system when freed; decode and prefill costs did not change
-// measurably (BENCHMARKS.md).
-#ifdef __GLIBC__
-#include <malloc.h>
-static void batos_malloc_tune(void) { mallopt(M_MMAP_THRESHOLD, 8 * 1024); }
-#else
-static void batos_malloc_tune(void) {}
-#endif
+// llama.cpp (since about 2025-07) reuses a context's previous compute
+// graph when the next batch has the same shape, without checking whether
+// the LoRA adapters set on the context changed: after a switch it keeps
+// computing with the previous adapter's tensors (a persona answered with
+// another's adapter), and after that adapter is freed it reads freed
+// memory (SIGSEGV). Each context reads the variable when it is created.
+static void batos_no_graph_reuse(void) { setenv("LLAMA_GRAPH_REUSE_DISABLE", "1", 1); }
 
 // Go callbacks (log.go exports batosLog).
 extern void batosLog(int level, char *text, void *user_data);
@@ -116,13 +107,13 @@ func batosLog(level C.int, text *C.char, _ unsafe.Pointer) {
 }
 
 func cInit() {
-	C.batos_malloc_tune()
+	C.batos_no_graph_reuse()
 	C.batos_set_logs()
 	C.llama_backend_init()
 }
 
 func cModelFree(m cptr)        { C.llama_model_free(m) }
-func cFree(ctx cptr)           { C.llama_free(ctx) }
+func cFree(ctx cptr)           { cFreeN(ctx) }
 func cModelVocab(m cptr) cptr  { return C.llama_model_get_vocab(m) }
 func cNCtxTrain(m cptr) int    { return int(C.llama_model_n_ctx_train(m)) }
 func cNEmbd(m cptr) int        { return int(C.llama_model_n_embd(m)) }
@@ -136,6 +127,10 @@ func cIsEOG(v cptr, t Token) bool {
 }
 func cBOS(v cptr) Token { return Token(C.llama_vocab_bos(v)) }
 func cEOS(v cptr) Token { return Token(C.llama_vocab_eos(v)) }
+
+// cFreeN frees a context (free.c) and returns how many backends were
+// freed after its scheduler rather than before it.
+func cFreeN(ctx cptr) int { return int(C.batos_llama_free(ctx)) }
 
 // cMeta returns a metadata value of the model as a string, or "", false.
 func cMeta(m cptr, key string) (string, bool) {
@@ -193,8 +188,8 @@ func cSetThreads(ctx cptr, n, nBatch int) {
 }
 
 // cKVClear forgets every cell of the KV cache without clearing its memory
-// (llama_kv_cache_clear memsets the whole buffer).
-func cKVClear(ctx cptr) { C.llama_kv_cache_seq_rm(ctx, -1, -1, -1) }
+// (llama_memory_clear with data set memsets the whole buffer).
+func cKVClear(ctx cptr) { C.llama_memory_seq_rm(C.llama_get_memory(ctx), -1, -1, -1) }
 
 // cEmbeddingsIth returns a view of the embedding of output i, or nil.
 func cEmbeddingsIth(ctx cptr, i, n int) []float32 {
@@ -228,9 +223,69 @@ func cLoraFree(a cptr) { C.llama_adapter_lora_free(a) }
 func cSetLora(ctx, a cptr, scale float32) int {
 	return int(C.llama_set_adapter_lora(ctx, a, C.float(scale)))
 }
-func cClearLora(ctx cptr)       { C.llama_clear_adapter_lora(ctx) }
-func cSamplerFree(s cptr)       { C.llama_sampler_free(s) }
-func cCommonSamplerFree(s cptr) { C.common_sampler_cfree(s) }
+func cClearLora(ctx cptr) { C.llama_clear_adapter_lora(ctx) }
+
+// cGrammarCheck reports whether the GBNF text (root rule "root") parses
+// for vocab; the reason, where llama.cpp gives one, is in the error log
+// (lastCError) or in the returned text.
+func cGrammarCheck(vocab cptr, grammar string) (bool, string) {
+	cg := C.CString(grammar)
+	defer C.free(unsafe.Pointer(cg))
+	var buf [256]C.char
+	if C.batos_grammar_check(vocab, cg, &buf[0], C.int32_t(len(buf))) == 0 {
+		return true, ""
+	}
+	return false, C.GoString(&buf[0])
+}
+
+// cSampler is a batos_sampler (sampler.cpp).
+type cSampler = *C.batos_sampler
+
+// cSamplerNew returns a sampler, or nil and a reason when grammar does not
+// parse.
+func cSamplerNew(vocab cptr, grammar string, topK int, topP, temp float32, seed uint32) (cSampler, string) {
+	var cg *C.char
+	if grammar != "" {
+		cg = C.CString(grammar)
+		defer C.free(unsafe.Pointer(cg))
+	}
+	var buf [256]C.char
+	s := C.batos_sampler_new(vocab, cg, C.int32_t(topK), C.float(topP), C.float(temp), C.uint32_t(seed), &buf[0], C.int32_t(len(buf)))
+	if s == nil {
+		return nil, C.GoString(&buf[0])
+	}
+	return s, ""
+}
+
+func cSamplerFree(s cSampler) { C.batos_sampler_free(s) }
+
+func cSamplerExhaustive(s cSampler, on bool) { C.batos_sampler_exhaustive(s, C.bool(on)) }
+
+// cSamplerSample samples a token from output idx of ctx (-1 when there
+// are no logits there); full reports that the grammar was applied to the
+// whole vocabulary.
+func cSamplerSample(s cSampler, ctx cptr, idx int) (tok Token, full bool) {
+	var f C.bool
+	t := C.batos_sampler_sample(s, ctx, C.int32_t(idx), &f)
+	return Token(t), bool(f)
+}
+
+// cSamplerAccept advances the sampler past tok, or says why the grammar
+// refuses it.
+func cSamplerAccept(s cSampler, tok Token) (bool, string) {
+	var buf [256]C.char
+	if C.batos_sampler_accept(s, C.int32_t(tok), &buf[0], C.int32_t(len(buf))) {
+		return true, ""
+	}
+	return false, C.GoString(&buf[0])
+}
+
+// cSamplerForced returns the text the grammar forces next (at most max
+// bytes), or "".
+func cSamplerForced(s cSampler, buf []byte) string {
+	n := C.batos_sampler_forced(s, (*C.char)(unsafe.Pointer(&buf[0])), C.int32_t(len(buf)))
+	return string(buf[:n])
+}
 
 // abortFlag is a flag in C memory that llama.cpp polls during decode
 // (llama_set_abort_callback); setting it makes llama_decode return early.

@@ -36,7 +36,15 @@
 //     package's own per-token overhead.
 //   - Grammars: Request.Grammar takes GBNF text (the module builds it
 //     with package gbnf), SchemaToGrammar converts a JSON schema,
-//     Model.CheckGrammar checks a grammar parses.
+//     Model.CheckGrammar checks a grammar parses. The package samples
+//     with its own sampler (sampler.cpp, on llama.cpp's sampler chain and
+//     grammar): it checks only the token chosen against the grammar and
+//     filters the whole vocabulary only when that token is refused
+//     (llama.cpp's common sampler filters all of it every token, five
+//     times slower on a GPU with a 128k vocabulary). Text the grammar
+//     forces (a JSON key, a method's header) is appended without sampling,
+//     in the decode call of the token before it (jump-forward decoding;
+//     Request.NoJumpForward turns it off, Usage.ForcedTokens counts it).
 //   - Devices, LoadBackend: ggml devices and loading a GPU backend library
 //     (libggml-cuda.so) by absolute path.
 //
@@ -56,18 +64,28 @@
 //
 // # Building
 //
-// The package builds on github.com/ollama/ollama@v0.6.5 (package llama),
-// which compiles llama.cpp and ggml through cgo. Build with
+// The package builds on github.com/ollama/ollama@v0.17.4 (package llama,
+// llama.cpp ec98e2002), which compiles llama.cpp and ggml through cgo. Its
+// module zip lacks three headers: install Debian's nlohmann-json3-dev and
+// libstb-dev, and put this package's stand-in for miniaudio.h on the
+// include path (the Makefile does both):
 //
+//	CGO_CPPFLAGS="-I$PWD/llama/include -DGGML_USE_CPU_REPACK"
 //	CGO_CFLAGS="-O3 -march=native -DNDEBUG" CGO_CXXFLAGS="-O3 -march=native -DNDEBUG"
 //
-// (add -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 on CPUs with AMX): the
+// (add -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 on CPUs with AMX;
+// -DGGML_USE_CPU_REPACK, optional, turns on ggml's repacked CPU weight
+// layouts, about 1.4x the CPU prefill, as llama.cpp's CMake build does): the
 // default cgo build of ggml is SSE2-only and about ten times slower, and
 // without -DNDEBUG llama.cpp's assertions are live. Set GGML_NO_BACKTRACE=1
 // so a failed assertion does not attach a debugger. What ollama's wrapper
-// lacks or leaks (adapter free/remove, context free, sampler free, device
-// listing, backend loading by path) is called through hand-written
-// prototypes in cgo.go.
+// lacks or leaks (adapter free/remove, context free, sampler free, grammar
+// check, device listing, backend loading by path) is called through
+// hand-written prototypes in cgo.go; sampler.cpp declares the part of
+// llama.cpp's internal grammar API it uses (src/llama-grammar.h), which
+// the link checks. The link wraps ggml_backend_free
+// (-Wl,--wrap, free.c), so a binary that links this package needs GNU ld
+// or a linker that understands the flag.
 //
 // # Caveats
 //
@@ -85,11 +103,20 @@
 //     most 512 tokens per decode and truncates a text to MaxTokens.
 //   - Open cannot be interrupted once llama.cpp starts reading, and leaks
 //     len(path)+1 bytes per call (inside ollama's LoadModelFromFile).
-//   - ollama's ggml leaks the 104-byte struct of every freed CPU buffer
-//     (its patch moved the delete into the CUDA and Metal backends only).
-//     To keep that from pinning whole freed buffers in glibc's heap, the
-//     package sets glibc's mmap threshold to a fixed 8 KiB (mallopt) when
-//     it first initializes llama.cpp; this affects the whole process.
+//   - This llama.cpp reuses a context's compute graph across LoRA adapter
+//     switches (it would answer with the previous adapter, or read a freed
+//     one). The package sets LLAMA_GRAPH_REUSE_DISABLE=1 in the process
+//     environment when it first initializes llama.cpp, before any context.
+//   - llama_free frees a context's backends before its scheduler, whose
+//     free (an ollama patch) then calls into them: a use-after-free that
+//     crashed on CUDA. Session and BatchSession free their contexts
+//     through free.c, which frees the backends after the scheduler.
+//   - llama.cpp rounds a context's size up to a multiple of 256 tokens
+//     (ContextSize reports the real size). A BatchSession's sequences
+//     share one KV cache (kv_unified, set through the ollama seam in
+//     ollama.go), as before llama.cpp gave each n_ctx/n_seq cells.
+//   - ModelOptions.Mlock is refused (ErrUnsupported): ollama's model
+//     parameters no longer carry use_mlock.
 //   - llama.cpp's log lines go to slog.Default: INFO chatter at
 //     slog.LevelDebug, warnings and errors at their level. The grammar
 //     parser writes its errors straight to stderr.

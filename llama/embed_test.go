@@ -68,9 +68,12 @@ func TestEmbedErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	long := make([]byte, 200)
+	long := make([]byte, 8*s.ContextSize())
 	for i := range long {
 		long[i] = 'a' + byte(i%26)
+	}
+	if toks, _ := m.Tokenize(string(long), true); len(toks) <= s.ContextSize() {
+		t.Fatalf("long text has %d tokens, context %d", len(toks), s.ContextSize())
 	}
 	if _, err := s.Embed(context.Background(), []string{"ok", string(long)}); !errors.Is(err, llama.ErrPromptTooLong) {
 		t.Errorf("long text: %v", err)

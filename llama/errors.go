@@ -53,6 +53,10 @@ var (
 	// loaded or registered.
 	ErrBackend = errors.New("llama: cannot load backend")
 
+	// ErrUnsupported is returned by Open for an option that the llama.cpp
+	// build underneath cannot honour (ModelOptions.Mlock).
+	ErrUnsupported = errors.New("llama: not supported")
+
 	// ErrBadRequest is returned by Generate for out-of-range request
 	// fields (negative MaxTokens, TopP outside [0,1], a role other than
 	// system, user, assistant or ipython).

@@ -3,11 +3,8 @@ package llama
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"time"
 	"unicode/utf8"
-
-	ollama "github.com/ollama/ollama/llama"
 )
 
 // Request is one generation.
@@ -40,6 +37,13 @@ type Request struct {
 	// grammar or schema fails the request before any token is generated.
 	Grammar    string
 	JSONSchema string
+
+	// NoJumpForward turns jump-forward decoding off: with a grammar,
+	// text the grammar forces (a JSON key, a fixed method header) is then
+	// sampled token by token instead of being appended in one decode
+	// call. The text is the same grammar's; the tokens may be split
+	// differently. For comparison and debugging.
+	NoJumpForward bool
 
 	// Adapter runs the request under a resident LoRA adapter of the model;
 	// AdapterName names one instead (see AdapterOptions.Name). Neither:
@@ -96,6 +100,17 @@ type Usage struct {
 	Llama time.Duration
 	// AdapterSwitch is the time spent switching the session's adapter.
 	AdapterSwitch time.Duration
+	// ForcedTokens counts the generated tokens that jump-forward decoding
+	// appended without sampling them (text the grammar allowed no choice
+	// in); GrammarResampled the tokens sampled again because the token
+	// first chosen broke the grammar (the grammar then filtered the
+	// candidates, best first).
+	ForcedTokens     int
+	GrammarResampled int
+	// Sample is the part of Decode spent choosing tokens: the sampler
+	// chain, the grammar's checks and jump-forward's reading of the
+	// grammar (the rest is mostly llama_decode).
+	Sample time.Duration
 }
 
 // Generate runs one request on the session from an empty KV cache. When
@@ -167,9 +182,26 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 	done := s.watch(ctx)
 	defer done()
 
+	// Text the grammar forces from its start (a method's fixed header)
+	// is decoded with the prompt.
+	var head []Token
+	if !req.NoJumpForward && grammar != "" {
+		head = sc.forced(m)
+		room := s.nctx - len(prompt) - 1
+		if req.MaxTokens > 0 {
+			room = min(room, req.MaxTokens)
+		}
+		head = head[:max(0, min(len(head), room))]
+		for _, f := range head {
+			if err := sc.accept(f); err != nil {
+				return resp, err
+			}
+		}
+	}
+
 	// Prefill.
 	t0 = time.Now()
-	if err := s.prefill(ctx, prompt, false, 0, nil); err != nil {
+	if err := s.prefill(ctx, append(prompt[:len(prompt):len(prompt)], head...), false, 0, nil); err != nil {
 		resp.Finish = FinishCancelled
 		return resp, err
 	}
@@ -180,9 +212,9 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 
 	// Decode.
 	stream := textStream{stops: nonEmpty(req.Stop)}
-	pos := len(prompt)
+	pos := len(prompt) + len(head)
 	idx := s.batch.NumTokens() - 1
-	var llamaTime time.Duration
+	var llamaTime, sampleTime time.Duration
 	tDecode := time.Now()
 	finish := func(r FinishReason, err error) (Response, error) {
 		if rest := stream.flush(); rest != "" && req.OnToken != nil && err == nil {
@@ -195,8 +227,28 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 		resp.Usage.GeneratedTokens = len(resp.Tokens)
 		resp.Usage.Decode = time.Since(tDecode)
 		resp.Usage.Llama = llamaTime
+		resp.Usage.GrammarResampled = sc.resampled
+		resp.Usage.Sample = sampleTime
 		return resp, err
 	}
+	// emit appends tok to the output; done says generation ends there,
+	// for reason r (a stop string, or OnToken's error).
+	emit := func(tok Token) (done bool, r FinishReason, err error) {
+		resp.Tokens = append(resp.Tokens, tok)
+		out, stopped := stream.add(m.pieces[tok])
+		if out != "" && req.OnToken != nil {
+			if err := req.OnToken(out); err != nil {
+				return true, FinishCancelled, err
+			}
+		}
+		return stopped, FinishStop, nil
+	}
+	for _, f := range head {
+		if done, r, err := emit(f); done {
+			return finish(r, err)
+		}
+	}
+	resp.Usage.ForcedTokens = len(head)
 	for {
 		if req.MaxTokens > 0 && len(resp.Tokens) >= req.MaxTokens || pos >= s.nctx {
 			return finish(FinishLength, nil)
@@ -204,30 +256,62 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 		if err := ctx.Err(); err != nil {
 			return finish(FinishCancelled, err)
 		}
+		// Wait for the decode first (on a GPU it runs asynchronously), so
+		// that Sample measures choosing the token, not the decode.
 		t := time.Now()
-		tok := Token(sc.oc.Sample(s.oc, idx))
-		sc.oc.Accept(int(tok), true)
+		s.oc.Synchronize()
 		llamaTime += time.Since(t)
+		t = time.Now()
+		tok, err := sc.sample(s.c, idx)
+		if err == nil && !m.isEOG(tok) {
+			err = sc.accept(tok)
+		}
+		took := time.Since(t)
+		llamaTime += took
+		sampleTime += took
+		if err != nil {
+			return finish(FinishCancelled, err)
+		}
 		if m.isEOG(tok) {
 			return finish(FinishEOG, nil)
 		}
-		resp.Tokens = append(resp.Tokens, tok)
-		out, stopped := stream.add(m.pieces[tok])
-		if out != "" && req.OnToken != nil {
-			if err := req.OnToken(out); err != nil {
-				return finish(FinishCancelled, err)
-			}
-		}
-		if stopped {
-			return finish(FinishStop, nil)
+		if done, r, err := emit(tok); done {
+			return finish(r, err)
 		}
 		if req.MaxTokens > 0 && len(resp.Tokens) >= req.MaxTokens {
 			return finish(FinishLength, nil)
 		}
-		s.batch.Clear()
-		s.batch.Add(int(tok), nil, pos, true, 0)
+		// Jump-forward: the tokens the grammar forces next go into the
+		// same decode as the sampled one, and only the last of them needs
+		// logits. A piece ending inside a UTF-8 character leaves the
+		// grammar mid-character: no jump then.
+		var jf []Token
 		t = time.Now()
-		err := s.decode(ctx)
+		if !req.NoJumpForward && utf8.Valid(m.pieces[tok]) {
+			jf = sc.forced(m)
+			room := min(s.nbatch, s.nctx-pos) - 1
+			if req.MaxTokens > 0 {
+				room = min(room, req.MaxTokens-len(resp.Tokens))
+			}
+			jf = jf[:max(0, min(len(jf), room))]
+		}
+		s.batch.Clear()
+		s.batch.Add(int(tok), nil, pos, len(jf) == 0, 0)
+		for i, f := range jf {
+			if err := sc.accept(f); err != nil {
+				return finish(FinishCancelled, err)
+			}
+			if done, r, err := emit(f); done {
+				return finish(r, err)
+			}
+			pos++
+			s.batch.Add(int(f), nil, pos, i == len(jf)-1, 0)
+		}
+		sampleTime += time.Since(t)
+		resp.Usage.ForcedTokens += len(jf)
+		idx = s.batch.NumTokens() - 1
+		t = time.Now()
+		err = s.decode(ctx)
 		llamaTime += time.Since(t)
 		if err != nil {
 			r := FinishCancelled
@@ -237,7 +321,6 @@ func (s *Session) Generate(ctx context.Context, req Request) (Response, error) {
 			return finish(r, err)
 		}
 		pos++
-		idx = 0
 	}
 }
 
@@ -251,35 +334,106 @@ func nonEmpty(ss []string) []string {
 	return out
 }
 
-// sampler owns an ollama common_sampler and frees it deterministically
-// (ollama only sets a finalizer).
-type sampler struct{ oc *ollama.SamplingContext }
-
-func newSampler(m *Model, req Request, grammar string) (*sampler, error) {
-	p := ollama.SamplingParams{
-		TopK:          req.TopK,
-		TopP:          req.TopP,
-		TypicalP:      1,
-		Temp:          req.Temperature,
-		PenaltyRepeat: 1,
-		Seed:          req.Seed,
-		Grammar:       grammar,
-	}
-	if p.TopK == 0 {
-		p.TopK = 40
-	}
-	if p.TopP == 0 {
-		p.TopP = 1
-	}
-	if p.Temp == 0 {
-		p.TopK = 1
-	}
-	oc, err := ollama.NewSamplingContext(m.om, p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
-	}
-	runtime.SetFinalizer(oc, nil)
-	return &sampler{oc: oc}, nil
+// sampler owns a batos_sampler (sampler.cpp) and frees it
+// deterministically.
+type sampler struct {
+	c         cSampler
+	buf       []byte // forced text (jump-forward)
+	resampled int    // samples the grammar refused at first
 }
 
-func (s *sampler) free() { cCommonSamplerFree(firstPtr(s.oc)) }
+func newSampler(m *Model, req Request, grammar string) (*sampler, error) {
+	topK, topP := req.TopK, req.TopP
+	if topK == 0 {
+		topK = 40
+	}
+	if topP == 0 {
+		topP = 1
+	}
+	c, reason := cSamplerNew(m.vocab, grammar, topK, topP, req.Temperature, req.Seed)
+	if c == nil {
+		if reason == "" {
+			reason = lastCError()
+		}
+		return nil, fmt.Errorf("%w: %s", ErrGrammar, reason)
+	}
+	cSamplerExhaustive(c, grammarExhaustive)
+	return &sampler{c: c}, nil
+}
+
+// grammarExhaustive makes samplers filter the whole vocabulary when a
+// token breaks the grammar (tests compare the two ways).
+var grammarExhaustive bool
+
+func (s *sampler) free() {
+	if s.c != nil {
+		cSamplerFree(s.c)
+		s.c = nil
+	}
+}
+
+// sample returns the token sampled from output idx of the context's last
+// decode.
+func (s *sampler) sample(ctx cptr, idx int) (Token, error) {
+	tok, full := cSamplerSample(s.c, ctx, idx)
+	if tok < 0 {
+		return tok, fmt.Errorf("%w: no logits at output %d", ErrDecode, idx)
+	}
+	if full {
+		s.resampled++
+	}
+	return tok, nil
+}
+
+// accept advances the grammar and the sampler chain past tok.
+func (s *sampler) accept(tok Token) error {
+	if ok, reason := cSamplerAccept(s.c, tok); !ok {
+		return fmt.Errorf("%w: token %d refused: %s", ErrGrammar, tok, reason)
+	}
+	return nil
+}
+
+// maxForced bounds the forced text read per step (bytes).
+const maxForced = 256
+
+// forced returns the tokens of the text the grammar forces next, for
+// jump-forward decoding: the tokens of that text as the model's tokenizer
+// splits it, all but the last (the last could join with what follows into
+// a different token, so it is sampled as usual). Each is accepted by the
+// grammar, since together they spell a prefix of the forced text; none
+// is a special token, and they end on a whole UTF-8 character. nil when
+// less than two tokens are forced.
+func (s *sampler) forced(m *Model) []Token {
+	if s.buf == nil {
+		s.buf = make([]byte, maxForced)
+	}
+	text := cSamplerForced(s.c, s.buf)
+	if len(text) < 2 {
+		return nil
+	}
+	toks := m.tokenizeWith(text, false, false)
+	if len(toks) < 2 {
+		return nil
+	}
+	toks = toks[:len(toks)-1]
+	off := 0
+	for _, t := range toks {
+		if t < 0 || int(t) >= len(m.pieces) {
+			return nil
+		}
+		p := m.pieces[t]
+		if len(p) == 0 || len(text)-off < len(p) || text[off:off+len(p)] != string(p) || m.isEOG(t) {
+			return nil
+		}
+		off += len(p)
+	}
+	// End on a whole character, so the grammar is not left inside one.
+	for len(toks) > 0 && !utf8.ValidString(text[:off]) {
+		off -= len(m.pieces[toks[len(toks)-1]])
+		toks = toks[:len(toks)-1]
+	}
+	if len(toks) == 0 {
+		return nil
+	}
+	return toks
+}

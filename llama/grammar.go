@@ -3,7 +3,6 @@ package llama
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 
 	ollama "github.com/ollama/ollama/llama"
@@ -34,10 +33,9 @@ func SchemaToGrammar(schema string) (string, error) {
 // returns an ErrGrammar if it does not parse. llama.cpp itself would
 // silently sample without constraint; Generate calls this first.
 //
-// How: llama.cpp's grammar sampler rejects every token whose text starts
-// with a NUL byte when, and only when, its grammar parsed. The model keeps
-// one such token (the byte 0x00) as a probe. A vocabulary without one
-// cannot be checked and every non-empty grammar passes.
+// How: llama.cpp's grammar parser (batos_grammar_check, sampler.cpp)
+// returns no grammar when the text does not parse, has no root rule or is
+// left-recursive; the grammar it returns otherwise is freed at once.
 func (m *Model) CheckGrammar(grammar string) error {
 	if err := m.alive(); err != nil {
 		return err
@@ -48,15 +46,10 @@ func (m *Model) CheckGrammar(grammar string) error {
 	if strings.IndexByte(grammar, 0) >= 0 {
 		return fmt.Errorf("%w: contains a NUL byte", ErrGrammar)
 	}
-	if m.probe < 0 {
-		return nil
-	}
-	s := ollama.NewGrammarSampler(m.vbox.ollama(), grammar)
-	defer cSamplerFree(firstPtr(s))
-	td := []ollama.TokenData{{Id: int32(m.probe), Logit: 0}}
-	s.Apply(td)
-	if !math.IsInf(float64(td[0].Logit), -1) {
-		reason := lastCError()
+	if ok, reason := cGrammarCheck(m.vocab, grammar); !ok {
+		if reason == "" {
+			reason = lastCError()
+		}
 		if reason == "" {
 			reason = "llama.cpp cannot parse it (its parser writes the details to stderr)"
 		}

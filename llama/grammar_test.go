@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,4 +209,158 @@ func TestSchemaToGrammar(t *testing.T) {
 			t.Errorf("%q: grammar %q, err %v", tt.schema, g, err)
 		}
 	}
+}
+
+// TestForcedText checks the text jump-forward decoding reads from the
+// grammar's stacks: a literal is forced, an alternative, a class or a
+// possible end stops it, and a choice already made forces its rest.
+func TestForcedText(t *testing.T) {
+	m := openTiny(t)
+	method := methodGrammar("display_yourself", nil).String()
+	for _, tc := range []struct {
+		name, grammar, prefix, want string
+	}{
+		{"literal then choice", `root ::= "hello world" ("!" | "?")`, "", "hello world"},
+		{"after the choice", `root ::= "ab" ("x" "yz" | "w") "end"`, "abx", "yzend"},
+		{"other branch", `root ::= "ab" ("x" "yz" | "w") "end"`, "abw", "end"},
+		{"shared first char is no choice", `root ::= "k" ("ab" | "ac")`, "", "ka"},
+		{"class", `root ::= [a-z] "done"`, "", ""},
+		{"class after literal", `root ::= "id=" [0-9]+`, "", "id="},
+		{"negated class", `root ::= "q" [^"]`, "", "q"},
+		{"end of grammar", `root ::= "abc"`, "abc", ""},
+		{"optional tail may end", `root ::= "abc" "def"?`, "abc", ""},
+		{"utf-8", `root ::= "é→" [a-z]`, "", "é→"},
+		{"method header", method, "", "def display_yourself(self):\n    "},
+		{"method covenant", method, "def display_yourself(self):\n    self.x = 1\n    self._", "p_changed = True\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, toks, err := llama.ForcedText(m, tc.grammar, tc.prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("forced %q, want %q", got, tc.want)
+			}
+			// The tokens spell a proper prefix of the forced text.
+			spelled, err := m.Detokenize(toks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(got, spelled) || len(toks) > 0 && spelled == got {
+				t.Errorf("tokens spell %q, not a proper prefix of %q", spelled, got)
+			}
+		})
+	}
+}
+
+// TestJumpForward generates under grammars with jump-forward decoding on
+// and off: both outputs must match the grammar, and only the first may
+// append forced tokens, in fewer decode calls.
+func TestJumpForward(t *testing.T) {
+	m := openTiny(t)
+	s := newSession(t, m)
+	mg := methodGrammar("display_yourself", []string{"depth"})
+	for seed := range uint32(4) {
+		var text [2]string
+		for i, off := range []bool{false, true} {
+			resp, err := s.Generate(context.Background(), llama.Request{
+				Prompt:        "Teach the object to display itself.",
+				Grammar:       mg.String(),
+				MaxTokens:     2 * mg.MaxLen(),
+				Temperature:   1,
+				Seed:          seed,
+				NoJumpForward: off,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(resp.Text, "def display_yourself(self, depth):\n") || !mg.Match(resp.Text) {
+				t.Errorf("seed %d, jump-forward off %v: output does not match the grammar:\n%s", seed, off, resp.Text)
+			}
+			f := resp.Usage.ForcedTokens
+			switch {
+			case off && f != 0:
+				t.Errorf("seed %d: %d forced tokens with jump-forward off", seed, f)
+			case !off && f < 3:
+				t.Errorf("seed %d: %d forced tokens; the header alone forces more", seed, f)
+			case f >= resp.Usage.GeneratedTokens:
+				t.Errorf("seed %d: %d of %d tokens forced", seed, f, resp.Usage.GeneratedTokens)
+			}
+			text[i] = resp.Text
+		}
+		t.Logf("seed %d: on %q\noff %q", seed, text[0], text[1])
+	}
+	// Without a grammar nothing is forced.
+	resp, err := s.Generate(context.Background(), llama.Request{Prompt: "x", MaxTokens: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Usage.ForcedTokens != 0 {
+		t.Errorf("%d forced tokens without a grammar", resp.Usage.ForcedTokens)
+	}
+}
+
+// TestJumpForwardSchema runs the plan schema with jump-forward: the
+// JSON keys and punctuation are forced, and the plan still parses.
+func TestJumpForwardSchema(t *testing.T) {
+	m := openTiny(t)
+	s := newSession(t, m)
+	forced := 0
+	for seed := range uint32(3) {
+		resp, err := s.Generate(context.Background(), llama.Request{
+			Prompt: "Plan:", JSONSchema: planSchema, MaxTokens: 400, Temperature: 1, Seed: seed,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan map[string]any
+		if err := json.Unmarshal([]byte(resp.Text), &plan); err != nil {
+			t.Errorf("seed %d: %v: %s", seed, err, resp.Text)
+		}
+		forced += resp.Usage.ForcedTokens
+	}
+	if forced == 0 {
+		t.Error("no token forced under the plan schema")
+	}
+}
+
+// TestGrammarFilterExact checks that filtering the candidates best first,
+// until the sampler's top-k are found, samples exactly what filtering the
+// whole vocabulary does: the same tokens, greedy and seeded, under the
+// method grammar and the plan schema, with some tokens sampled again.
+func TestGrammarFilterExact(t *testing.T) {
+	m := openTiny(t)
+	s := newSession(t, m)
+	mg := methodGrammar("display_yourself", []string{"depth"}).String()
+	g, err := llama.SchemaToGrammar(planSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resampled := 0
+	for _, grammar := range []string{mg, g} {
+		for _, temp := range []float32{0, 1} {
+			for seed := range uint32(3) {
+				var got [2]llama.Response
+				for i, exhaustive := range []bool{false, true} {
+					llama.SetGrammarExhaustive(exhaustive)
+					r, err := s.Generate(context.Background(), llama.Request{
+						Prompt: "Teach the object.", Grammar: grammar, MaxTokens: 200, Temperature: temp, Seed: seed,
+					})
+					llama.SetGrammarExhaustive(false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got[i] = r
+				}
+				if !slices.Equal(got[0].Tokens, got[1].Tokens) {
+					t.Errorf("temperature %g, seed %d: best-first filtering gave\n%q\nthe whole vocabulary\n%q", temp, seed, got[0].Text, got[1].Text)
+				}
+				resampled += got[0].Usage.GrammarResampled
+			}
+		}
+	}
+	if resampled == 0 {
+		t.Error("no token was sampled again: the test compared nothing")
+	}
+	t.Logf("%d tokens sampled again", resampled)
 }

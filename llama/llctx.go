@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	ollama "github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml"
 )
 
 // llctx is what every llama.cpp context of this package holds: the
@@ -72,14 +73,24 @@ func (m *Model) newContext(seqs int, o SessionOptions) (llctx, error) {
 	if m.closed {
 		return llctx{}, ErrClosed
 	}
-	params := ollama.NewContextParams(o.ContextSize, o.BatchSize, seqs, o.Threads, o.FlashAttention, kv)
+	fa := ml.FlashAttentionDisabled
+	if o.FlashAttention {
+		fa = ml.FlashAttentionEnabled
+	}
+	// ollama passes BatchSize as n_ubatch and BatchSize*seqs as n_batch.
+	params := ollama.NewContextParams(o.ContextSize, o.BatchSize, seqs, o.Threads, fa, kv)
+	// One KV cache for all sequences, as before llama.cpp split it into
+	// n_ctx/n_seq cells per sequence: a batch with one long prompt among
+	// short ones fits as long as the prompts fit together.
+	setKVUnified(&params)
 	oc, err := ollama.NewContextWithModel(m.om, params)
 	if err != nil {
 		return llctx{}, fmt.Errorf("%w: %s", ErrContext, lastCError())
 	}
 	c := firstPtr(oc)
-	// llama.cpp may round the batch size up; size our batch to match.
-	nbatch := cNBatch(c)
+	// Prefill decodes at most BatchSize tokens per call (llama.cpp's
+	// n_batch, BatchSize*seqs, is at least that).
+	nbatch := min(cNBatch(c), o.BatchSize)
 	batch, err := ollama.NewBatch(nbatch, 1, 0)
 	if err != nil {
 		cFree(c)

@@ -47,7 +47,17 @@ func logC(level int, text string) {
 		if cLog.level >= slog.LevelError {
 			cLog.last = line
 		}
-		slog.Default().Log(context.Background(), cLog.level, line, "source", "llama.cpp")
+		level := cLog.level
+		if strings.HasSuffix(line, ": graph reuse disabled") {
+			level = slog.LevelDebug // our own doing, on every context (cgo.go)
+		}
+		if strings.Contains(line, "cannot use buft 'CPU_REPACK', fallback to CPU") {
+			// Every tensor of an adapter on a model whose CPU weights are
+			// repacked (the Makefile's -DGGML_USE_CPU_REPACK): adapters
+			// stay in plain CPU memory, as they should.
+			level = slog.LevelDebug
+		}
+		slog.Default().Log(context.Background(), level, line, "source", "llama.cpp")
 	}
 }
 

@@ -31,7 +31,9 @@ type ModelOptions struct {
 	TensorSplit []float32
 	// NoMmap reads the file into memory instead of mapping it.
 	NoMmap bool
-	// Mlock locks the model in RAM.
+	// Mlock would lock the model in RAM. ollama's wrapper
+	// (github.com/ollama/ollama@v0.17.4) no longer passes llama.cpp's
+	// use_mlock, so Open refuses it with ErrUnsupported.
 	Mlock bool
 	// Threads is the default thread count of this model's sessions
 	// (0: runtime.NumCPU()). Use no more threads than there are idle
@@ -77,14 +79,12 @@ type Model struct {
 	om      *ollama.Model
 	c       cptr
 	vocab   cptr
-	vbox    *vocabBox
 	info    Info
 	threads int
 
 	headK  int // key and value head sizes
 	headV  int
 	pieces [][]byte // token → bytes (special tokens render empty)
-	probe  Token    // a token every valid grammar rejects, or -1
 
 	life     sync.RWMutex // read-held by LoadAdapter while llama.cpp reads a file; Close takes it
 	mu       sync.Mutex
@@ -103,6 +103,9 @@ func Open(ctx context.Context, path string, o ModelOptions) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if o.Mlock {
+		return nil, fmt.Errorf("%w: ModelOptions.Mlock (ollama's model parameters have no use_mlock)", ErrUnsupported)
+	}
 	initBackend()
 	if err := gguf.Check(path); err != nil { // what would abort llama.cpp
 		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
@@ -117,7 +120,6 @@ func Open(ctx context.Context, path string, o ModelOptions) (*Model, error) {
 		NumGpuLayers: ngl,
 		MainGpu:      o.MainGPU,
 		UseMmap:      !o.NoMmap,
-		UseMlock:     o.Mlock,
 		TensorSplit:  o.TensorSplit,
 		Progress:     o.Progress,
 	})
@@ -129,7 +131,6 @@ func Open(ctx context.Context, path string, o ModelOptions) (*Model, error) {
 		m.threads = runtime.NumCPU()
 	}
 	m.vocab = cModelVocab(m.c)
-	m.vbox = &vocabBox{c: m.vocab}
 	m.info = Info{
 		Description:   cDesc(m.c),
 		Params:        cNParams(m.c),
@@ -173,19 +174,9 @@ func (m *Model) metaInt(key string, def int) int {
 func (m *Model) buildPieces() {
 	n := m.info.VocabSize
 	m.pieces = make([][]byte, n)
-	m.probe = -1
 	buf := make([]byte, 64)
 	for t := range n {
 		m.pieces[t] = m.piece(Token(t), buf, false)
-	}
-	for t := range n {
-		if cIsEOG(m.vocab, Token(t)) {
-			continue
-		}
-		if p := m.piece(Token(t), buf, true); len(p) == 0 || p[0] == 0 {
-			m.probe = Token(t)
-			break
-		}
 	}
 }
 

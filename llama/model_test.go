@@ -244,3 +244,16 @@ func TestIsEOGAfterClose(t *testing.T) {
 		t.Error("IsEOG true on a closed model")
 	}
 }
+
+// TestOpenMlockRefused checks that Mlock, which ollama's model parameters
+// no longer carry, is refused instead of silently ignored.
+func TestOpenMlockRefused(t *testing.T) {
+	setup(t)
+	m, err := llama.Open(context.Background(), fixtures.model, llama.ModelOptions{Mlock: true})
+	if !errors.Is(err, llama.ErrUnsupported) {
+		if m != nil {
+			m.Close()
+		}
+		t.Fatalf("Open with Mlock: %v, want ErrUnsupported", err)
+	}
+}

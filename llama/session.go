@@ -4,7 +4,7 @@ package llama
 // context (or the model's training length if shorter), 512-token batches,
 // the model's thread count, no flash attention and an f16 KV cache.
 type SessionOptions struct {
-	ContextSize    int    // tokens of KV cache
+	ContextSize    int    // tokens of KV cache (llama.cpp rounds it up to a multiple of 256)
 	BatchSize      int    // tokens per llama_decode call during prefill
 	Threads        int    // threads for single-token decode
 	BatchThreads   int    // threads for prefill (0: Threads)

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Build ggml's CUDA backend (libggml-cuda.so and libggml-base.so) from the
-# pinned github.com/ollama/ollama@v0.6.5 sources, for the llama package to
+# Build ggml's CUDA backend (libggml-cuda.so and libggml-base.so, whose
+# SONAME is libggml-base.so.0) from the pinned github.com/ollama/ollama
+# sources (go.mod's version, v0.17.4), for the llama package to
 # load by absolute path (llama.LoadBackend, or BATOS_GGML_BACKEND).
 #
 #   scripts/build-cuda-backend.sh [SRC] [BUILD] [INSTALL]
 #
 #   SRC      ollama module root holding CMakeLists.txt, CMakePresets.json and
-#            ml/backend/ggml/ggml (default: $(go env GOMODCACHE)/github.com/
-#            ollama/ollama@v0.6.5, which is read-only: CMake only reads it)
+#            ml/backend/ggml/ggml (default: the module's directory in the
+#            module cache, `go list -m -f '{{.Dir}}' github.com/ollama/ollama`,
+#            which is read-only: CMake only reads it)
 #   BUILD    CMake build directory (default: .batos/cuda-build)
-#   INSTALL  where the two libraries are copied (default: .batos/lib)
+#   INSTALL  where the libraries are copied (default: .batos/lib)
 #
 # Environment: CUDA_ARCH (default 90: H100/H200), JOBS (default: nproc).
 # Needs CMake >= 3.21 and nvcc (measured with CMake 4.4 and CUDA 13.0:
@@ -24,7 +26,7 @@ set -euo pipefail
 
 src=${1:-}
 if [[ -z $src ]]; then
-	src=$(go env GOMODCACHE)/github.com/ollama/ollama@v0.6.5
+	src=$(cd "$(dirname "$0")/.." && go list -m -f '{{.Dir}}' github.com/ollama/ollama)
 fi
 build=${2:-.batos/cuda-build}
 install=${3:-.batos/lib}
@@ -45,8 +47,10 @@ cmake -S "$src" -B "$build" \
 cmake --build "$build" --target ggml-cuda -j "$jobs" >&2
 
 mkdir -p "$install"
-cp -f "$build"/lib/ollama/libggml-base.so "$build"/lib/ollama/libggml-cuda.so "$install"/
-# libggml-cuda.so finds libggml-base.so through its build-tree RUNPATH;
+# libggml-cuda.so needs libggml-base.so.0 (its SONAME since v0.17.4's
+# ggml); -P keeps the version links as links.
+cp -fP "$build"/lib/ollama/libggml-base.so* "$build"/lib/ollama/libggml-cuda.so "$install"/
+# libggml-cuda.so finds libggml-base.so.0 through its build-tree RUNPATH;
 # for the installed copy, point it at its own directory when patchelf exists.
 if command -v patchelf >/dev/null; then
 	patchelf --set-rpath '$ORIGIN' "$install"/libggml-cuda.so

@@ -17,16 +17,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bin/gpu
 mkdir -p "$out"
-mod=$(go env GOMODCACHE)/github.com/ollama/ollama@v0.6.5
-if [[ ! -d $out/_ollama-src/ml/backend/ggml/ggml ]]; then
+mod=$(go list -m -f '{{.Dir}}' github.com/ollama/ollama)
+if [[ ! -f $out/_ollama-src/${mod##*/} ]]; then
+	rm -rf "$out"/_ollama-src
 	mkdir -p "$out"/_ollama-src/ml/backend/ggml
 	cp "$mod"/CMakeLists.txt "$mod"/CMakePresets.json "$out"/_ollama-src/
 	cp -r "$mod"/ml/backend/ggml/ggml "$out"/_ollama-src/ml/backend/ggml/
 	chmod -R u+w "$out"/_ollama-src
+	touch "$out/_ollama-src/${mod##*/}" # which version is staged
 fi
 build() { # name march
 	GOCACHE=${GOCACHE_GPU:-/tmp/gocache-gpu}-$2 \
 		CGO_CFLAGS="-O3 -march=$2 -DNDEBUG" CGO_CXXFLAGS="-O3 -march=$2 -DNDEBUG" \
+		CGO_CPPFLAGS="-I$PWD/llama/include -DGGML_USE_CPU_REPACK" \
 		go build -ldflags="-s -w" -o "$out/$1" ./cmd/gpubench
 }
 build gpubench x86-64-v3

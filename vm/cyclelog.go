@@ -105,6 +105,10 @@ type Step struct {
 	// (zero otherwise): OutputTokens over Decode is the decode speed.
 	Prefill time.Duration `json:"prefill,omitempty"`
 	Decode  time.Duration `json:"decode,omitempty"`
+	// Sample is the part of Decode spent choosing tokens; ForcedTokens
+	// the output tokens a grammar forced (Usage).
+	Sample       time.Duration `json:"sample,omitempty"`
+	ForcedTokens int           `json:"forced_tokens,omitempty"`
 	// Replayed marks an output replayed from the cycle's first attempt
 	// after a commit conflict (no model call was made).
 	Replayed bool `json:"replayed,omitempty"`

@@ -13,12 +13,14 @@ import (
 )
 
 // usageModel is the fake model as a vm.UsageReporter: every call reports
-// 7 output tokens, 2 ms of prefill and 5 ms of decode.
+// 7 output tokens (3 forced by a grammar), 2 ms of prefill and 5 ms of
+// decode (1 ms of it sampling).
 type usageModel struct{ vmtest.Model }
 
 func (m *usageModel) GenerateUsage(ctx context.Context, g vm.Generation) (string, vm.Usage, error) {
 	out, err := m.Generate(ctx, g)
-	return out, vm.Usage{PromptTokens: 100, OutputTokens: 7, Prefill: 2 * time.Millisecond, Decode: 5 * time.Millisecond}, err
+	return out, vm.Usage{PromptTokens: 100, OutputTokens: 7, Prefill: 2 * time.Millisecond, Decode: 5 * time.Millisecond,
+		Sample: time.Millisecond, ForcedTokens: 3}, err
 }
 
 // OnCycleEvent sees a cycle as it happens: queued, running, each state in
@@ -77,8 +79,10 @@ func TestCycleEvents(t *testing.T) {
 		t.Errorf("%d step events for %d steps", steps, len(rec.Steps))
 	}
 	for _, s := range rec.Steps {
-		if s.OutputTokens != 7 || s.Prefill != 2*time.Millisecond || s.Decode != 5*time.Millisecond || s.Replayed {
-			t.Errorf("step %s/%s: %d tokens, prefill %v, decode %v, replayed %v", s.State, s.Persona, s.OutputTokens, s.Prefill, s.Decode, s.Replayed)
+		if s.OutputTokens != 7 || s.Prefill != 2*time.Millisecond || s.Decode != 5*time.Millisecond || s.Replayed ||
+			s.Sample != time.Millisecond || s.ForcedTokens != 3 {
+			t.Errorf("step %s/%s: %d tokens (%d forced), prefill %v, decode %v (sampling %v), replayed %v",
+				s.State, s.Persona, s.OutputTokens, s.ForcedTokens, s.Prefill, s.Decode, s.Sample, s.Replayed)
 		}
 	}
 	st := v.Status()

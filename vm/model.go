@@ -71,6 +71,11 @@ type Usage struct {
 	OutputTokens int           // the tokens generated
 	Prefill      time.Duration // evaluating the prompt
 	Decode       time.Duration // from the first sampled token to the end
+	// Sample is the part of Decode spent choosing tokens (sampler and
+	// grammar); ForcedTokens the output tokens a grammar forced, appended
+	// without sampling (jump-forward decoding).
+	Sample       time.Duration
+	ForcedTokens int
 }
 
 // UsageReporter is an optional upgrade of a Model that reports what each

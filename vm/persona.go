@@ -164,6 +164,7 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []prompt.P
 		Duration:     took,
 		PromptTokens: tokens, Window: window, MaxTokens: g.MaxTokens, Budget: budget,
 		OutputTokens: outTokens, Prefill: usage.Prefill, Decode: usage.Decode, Replayed: cached,
+		Sample: usage.Sample, ForcedTokens: usage.ForcedTokens,
 	})
 	r.mu.Unlock()
 	r.v.event(CycleEvent{Kind: EventStep, Cycle: r.m.id, State: state})

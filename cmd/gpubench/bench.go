@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batos/batos/llama"
+	"github.com/batos/batos/vm/plan"
 )
 
 // jsonSchema is the grammar benchmark's schema: an object whose string
@@ -30,6 +31,7 @@ type benchFlags struct {
 	probe       bool
 	grammar     bool
 	fa          bool
+	plans       int
 }
 
 func cmdBench(args []string) error {
@@ -45,6 +47,7 @@ func cmdBench(args []string) error {
 	fs.BoolVar(&f.probe, "probe", false, "also time the bare decode loop of ollama's wrapper (Session.DecodeBare)")
 	fs.BoolVar(&f.grammar, "grammar", true, "measure decode under a JSON-schema grammar")
 	fs.BoolVar(&f.fa, "fa", false, "flash attention")
+	fs.IntVar(&f.plans, "plans", 6, "BRICK-style plans under the plan grammar, with jump-forward decoding and without (0: skip)")
 	fs.Parse(args)
 	res := map[string]any{"ngl": f.ngl, "prompt_tokens": f.prompt, "gen_tokens": f.tokens, "flash_attention": f.fa}
 	save := func() {
@@ -196,6 +199,27 @@ func runBench(f benchFlags, res map[string]any, save func()) error {
 	res["adapter_decode_tok_s"] = float64(f.tokens-1) / (an - a1)
 	res["adapter_prefill_tok_s"] = float64(f.prompt) / a1
 	logf("with adapter: prefill %.0f tok/s, decode %.1f tok/s", res["adapter_prefill_tok_s"], res["adapter_decode_tok_s"])
+	// Decode with adapters on fewer targets (when gen wrote them).
+	for _, ta := range targetAdapters {
+		if _, err := os.Stat(adapterPath(f.dir, ta.name)); err != nil {
+			continue
+		}
+		a, err := m.LoadAdapter(ctx, adapterPath(f.dir, ta.name), llama.AdapterOptions{Name: ta.name})
+		if err != nil {
+			return err
+		}
+		_, t1, err := wallGen(ctx, s, llama.Request{Prompt: prompt, MaxTokens: 1, Adapter: a})
+		if err != nil {
+			return err
+		}
+		_, tn, err := wallGen(ctx, s, llama.Request{Prompt: prompt, MaxTokens: f.tokens, Adapter: a})
+		if err != nil {
+			return err
+		}
+		key := "adapter_" + strings.ReplaceAll(ta.name, "-", "_") + "_decode_tok_s"
+		res[key] = float64(f.tokens-1) / (tn - t1)
+		logf("adapter on %s: decode %.1f tok/s", strings.Join(ta.targets, ","), res[key])
+	}
 
 	// Adapter switches: one-token generations cycling the three adapters,
 	// against the same generations without a switch.
@@ -296,7 +320,9 @@ func runBench(f benchFlags, res map[string]any, save func()) error {
 		var gtok []int
 		var text string
 		for range 2 {
-			r, err := s.Generate(ctx, llama.Request{Prompt: short, MaxTokens: f.tokens, JSONSchema: jsonSchema})
+			// Token by token (NoJumpForward), as llama.cpp samples: the
+			// row compares sampling under a grammar across versions.
+			r, err := s.Generate(ctx, llama.Request{Prompt: short, MaxTokens: f.tokens, JSONSchema: jsonSchema, NoJumpForward: true})
 			if err != nil {
 				return err
 			}
@@ -314,6 +340,13 @@ func runBench(f benchFlags, res map[string]any, save func()) error {
 		res["grammar_free_decode_tok_s"] = median(ng)
 		res["grammar_sample"] = trunc(text, 120)
 		logf("JSON-schema grammar: decode %.1f tok/s (%v tokens) vs %.1f tok/s free; sample %q", median(g), gtok, median(ng), trunc(text, 80))
+		save()
+	}
+
+	if f.plans > 0 {
+		if err := plans(ctx, s, f.plans, res); err != nil {
+			return fmt.Errorf("plans: %w", err)
+		}
 		save()
 	}
 
@@ -406,4 +439,54 @@ func round1(v []float64) []float64 {
 		out[i] = float64(int(x*10+0.5)) / 10
 	}
 	return out
+}
+
+// planPersonas are the personas BRICK's plans choose from.
+var planPersonas = []string{"BRICK", "ROBIN", "BABS", "ALFRED"}
+
+// plans generates n BRICK-style plans (greedy, under the VM's plan
+// grammar, different missions) with jump-forward decoding and without,
+// and records each way's wall time per plan, tokens and forced tokens.
+func plans(ctx context.Context, s *llama.Session, n int, res map[string]any) error {
+	g := plan.Grammar(planPersonas)
+	max := plan.MaxTokens(planPersonas)
+	var wall [2][]float64
+	var toks, forced [2]int
+	valid := [2]int{}
+	for i := range n {
+		prompt := fmt.Sprintf("You are BRICK. Decompose the mission into facets for the personas %s. Mission %d: teach the object the selector describe_%d.", strings.Join(planPersonas, ", "), i, i)
+		for k, off := range []bool{false, true} {
+			r, w, err := wallGen(ctx, s, llama.Request{Prompt: prompt, Grammar: g, MaxTokens: max, NoJumpForward: off})
+			if err != nil {
+				return err
+			}
+			wall[k] = append(wall[k], w*1000)
+			toks[k] += r.Usage.GeneratedTokens
+			forced[k] += r.Usage.ForcedTokens
+			if _, err := plan.Parse(r.Text, planPersonas); err == nil {
+				valid[k]++
+			}
+		}
+	}
+	res["plan_n"] = n
+	res["plan_jf_ms_p50"] = pct(wall[0], 50)
+	res["plan_jf_ms_all"] = round1(wall[0])
+	res["plan_nojf_ms_p50"] = pct(wall[1], 50)
+	res["plan_nojf_ms_all"] = round1(wall[1])
+	res["plan_jf_tokens"] = toks[0]
+	res["plan_jf_forced"] = forced[0]
+	res["plan_nojf_tokens"] = toks[1]
+	res["plan_valid"] = fmt.Sprintf("%d/%d with, %d/%d without", valid[0], n, valid[1], n)
+	res["plan_speedup"] = sum(wall[1]) / sum(wall[0])
+	logf("plans: jump-forward p50 %.1f ms (%d tokens, %d forced) vs %.1f ms without (%d tokens): %.2fx; valid %s",
+		pct(wall[0], 50), toks[0], forced[0], pct(wall[1], 50), toks[1], res["plan_speedup"], res["plan_valid"])
+	return nil
+}
+
+func sum(v []float64) float64 {
+	t := 0.0
+	for _, x := range v {
+		t += x
+	}
+	return t
 }

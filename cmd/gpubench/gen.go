@@ -52,7 +52,27 @@ func cmdGen(args []string) error {
 		st, _ := os.Stat(adapterPath(*dir, n))
 		fmt.Printf("gen: %s: %.1f MiB in %.1fs\n", adapterPath(*dir, n), float64(st.Size())/(1<<20), time.Since(t).Seconds())
 	}
+	// Adapters of the same rank on fewer targets, for the cost of each
+	// (bench: decode with each).
+	for _, ta := range targetAdapters {
+		t = time.Now()
+		if err := gguf.WriteLoRA(adapterPath(*dir, ta.name), o, gguf.LoRAOptions{Rank: 16, Seed: 200, Targets: ta.targets}); err != nil {
+			return err
+		}
+		st, _ := os.Stat(adapterPath(*dir, ta.name))
+		fmt.Printf("gen: %s: %.1f MiB in %.1fs\n", adapterPath(*dir, ta.name), float64(st.Size())/(1<<20), time.Since(t).Seconds())
+	}
 	return nil
+}
+
+// targetAdapters are rank-16 adapters on subsets of the default targets.
+var targetAdapters = []struct {
+	name    string
+	targets []string
+}{
+	{"t-qv", []string{"attn_q", "attn_v"}},
+	{"t-attn", []string{"attn_q", "attn_k", "attn_v", "attn_output"}},
+	{"t-ffn", []string{"ffn_gate", "ffn_up", "ffn_down"}},
 }
 
 // blobInfo is what put leaves for ttft: the blob's id and where its cache

@@ -18,6 +18,9 @@ type engineModel struct {
 	e         *llama.Engine
 	maxTokens int           // cap on any generation, 0 = the VM's own bound
 	delay     time.Duration // testing aid: wait before each generation
+	// noJumpForward samples text a grammar forces token by token
+	// (llama.Request.NoJumpForward; for benchmarks).
+	noJumpForward bool
 }
 
 var (
@@ -87,6 +90,8 @@ func (m *engineModel) generate(ctx context.Context, g vm.Generation) (string, ll
 		Seed:        uint32(g.Seed),
 		Grammar:     g.Grammar,
 		AdapterName: g.Adapter,
+
+		NoJumpForward: m.noJumpForward,
 	}
 	if req.Grammar == "" {
 		req.JSONSchema = g.JSONSchema
@@ -99,7 +104,8 @@ func (m *engineModel) generate(ctx context.Context, g vm.Generation) (string, ll
 // timings.
 func (m *engineModel) GenerateUsage(ctx context.Context, g vm.Generation) (string, vm.Usage, error) {
 	text, u, err := m.generate(ctx, g)
-	return text, vm.Usage{PromptTokens: u.PromptTokens, OutputTokens: u.GeneratedTokens, Prefill: u.Prefill, Decode: u.Decode}, err
+	return text, vm.Usage{PromptTokens: u.PromptTokens, OutputTokens: u.GeneratedTokens, Prefill: u.Prefill, Decode: u.Decode,
+		Sample: u.Sample, ForcedTokens: u.ForcedTokens}, err
 }
 
 func (m *engineModel) LoadAdapter(ctx context.Context, name, path string) error {
