@@ -262,9 +262,9 @@ func cSamplerFree(s cSampler) { C.batos_sampler_free(s) }
 func cSamplerExhaustive(s cSampler, on bool) { C.batos_sampler_exhaustive(s, C.bool(on)) }
 
 // cSamplerSample samples a token from output idx of ctx (-1 when there
-// are no logits there); full reports that the grammar was applied to the
-// whole vocabulary.
-func cSamplerSample(s cSampler, ctx cptr, idx int) (tok Token, full bool) {
+// are no logits there); resampled reports that the grammar refused the
+// token first chosen.
+func cSamplerSample(s cSampler, ctx cptr, idx int) (tok Token, resampled bool) {
 	var f C.bool
 	t := C.batos_sampler_sample(s, ctx, C.int32_t(idx), &f)
 	return Token(t), bool(f)
@@ -280,8 +280,8 @@ func cSamplerAccept(s cSampler, tok Token) (bool, string) {
 	return false, C.GoString(&buf[0])
 }
 
-// cSamplerForced returns the text the grammar forces next (at most max
-// bytes), or "".
+// cSamplerForced returns the text the grammar forces next (at most
+// len(buf)-1 bytes), or "".
 func cSamplerForced(s cSampler, buf []byte) string {
 	n := C.batos_sampler_forced(s, (*C.char)(unsafe.Pointer(&buf[0])), C.int32_t(len(buf)))
 	return string(buf[:n])

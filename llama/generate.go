@@ -375,11 +375,11 @@ func (s *sampler) free() {
 // sample returns the token sampled from output idx of the context's last
 // decode.
 func (s *sampler) sample(ctx cptr, idx int) (Token, error) {
-	tok, full := cSamplerSample(s.c, ctx, idx)
+	tok, resampled := cSamplerSample(s.c, ctx, idx)
 	if tok < 0 {
 		return tok, fmt.Errorf("%w: no logits at output %d", ErrDecode, idx)
 	}
-	if full {
+	if resampled {
 		s.resampled++
 	}
 	return tok, nil

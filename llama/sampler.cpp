@@ -253,8 +253,8 @@ static llama_token_data_array filter(batos_sampler *s, const float *logits) {
 	return llama_token_data_array{s->valid.data(), s->valid.size(), -1, true};
 }
 
-extern "C" int32_t batos_sampler_sample(batos_sampler *s, void *ctx, int32_t idx, bool *full) {
-	*full = false;
+extern "C" int32_t batos_sampler_sample(batos_sampler *s, void *ctx, int32_t idx, bool *resampled) {
+	*resampled = false;
 	const float *logits = llama_get_logits_ith((llama_context *)ctx, idx);
 	if (logits == nullptr) {
 		return -1;
@@ -275,7 +275,7 @@ extern "C" int32_t batos_sampler_sample(batos_sampler *s, void *ctx, int32_t idx
 		if (!std::isinf(one.logit)) {
 			return id;
 		}
-		*full = true;
+		*resampled = true;
 		cur = filter(s, logits);
 	} catch (const std::exception &) {
 		return -1;
@@ -359,8 +359,13 @@ extern "C" int32_t batos_sampler_forced(batos_sampler *s, char *buf, int32_t cap
 	int32_t n = 0;
 	try {
 		llama_grammar_stacks &stacks = llama_grammar_get_stacks(s->grammar);
-		const llama_grammar_stacks saved = stacks;
 		uint32_t c = 0;
+		// Most steps force nothing: look before copying the stacks.
+		if (!forced_char(stacks, &c) || c == 0) {
+			buf[0] = 0;
+			return 0;
+		}
+		const llama_grammar_stacks saved = stacks;
 		while (n + 4 < cap && forced_char(stacks, &c)) {
 			if (c == 0) {
 				break;

@@ -22,9 +22,10 @@ void batos_sampler_free(batos_sampler *s);
 
 // batos_sampler_sample returns the token sampled from output idx of ctx.
 // With a grammar it samples without it first and checks only the chosen
-// token; only a rejected token makes it apply the grammar to the whole
-// vocabulary and sample again. *full is set when that happened.
-int32_t batos_sampler_sample(batos_sampler *s, void *ctx, int32_t idx, bool *full);
+// token; only a rejected token makes it filter the candidates through the
+// grammar (best first) and sample again. *resampled is set when that
+// happened.
+int32_t batos_sampler_sample(batos_sampler *s, void *ctx, int32_t idx, bool *resampled);
 
 // batos_sampler_accept advances the grammar and the chain past tok. It
 // returns false, with the reason in err, when the grammar rejects it.
