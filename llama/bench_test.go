@@ -295,9 +295,10 @@ func BenchmarkEmbedder(b *testing.B) {
 // BenchmarkGrammarSampling decodes under a method-like grammar on a model
 // with Llama 3.1's vocabulary size (128,256 tokens; 2 small layers, so
 // that sampling, not the matrices, is what varies), with the package's
-// best-first filtering of a refused token's candidates against filtering
-// the whole vocabulary as llama.cpp does, and jump-forward decoding on
-// and off. Reports generated tokens per second and the sampling share.
+// best-first filtering of a refused token's candidates (through the
+// vocabulary index, or through llama.cpp's filter) against filtering the
+// whole vocabulary as llama.cpp does, and jump-forward decoding on and
+// off. Reports generated tokens per second and the sampling share.
 func BenchmarkGrammarSampling(b *testing.B) {
 	dir := filepath.Join(os.TempDir(), "batos-llama-bench")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -330,16 +331,17 @@ term ::= "self." attr | [0-9] [0-9]? | "\"" [a-z ]{1,12} "\""
 attr ::= [a-z] [a-z0-9_]{0,8}
 `
 	for _, c := range []struct {
-		name             string
-		exhaustive, nojf bool
+		name                      string
+		exhaustive, nojf, noIndex bool
 	}{
-		{"best-first+jump-forward", false, false},
-		{"best-first", false, true},
-		{"whole-vocabulary", true, true},
+		{"best-first+jump-forward", false, false, false},
+		{"best-first", false, true, false},
+		{"best-first-llama-filter", false, true, true},
+		{"whole-vocabulary", true, true, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			grammarExhaustive = c.exhaustive
-			defer func() { grammarExhaustive = false }()
+			grammarExhaustive, grammarNoIndex = c.exhaustive, c.noIndex
+			defer func() { grammarExhaustive, grammarNoIndex = false, false }()
 			var tokens, forced, resampled int
 			var sample, decode time.Duration
 			seed := uint32(0)

@@ -238,19 +238,27 @@ func cGrammarCheck(vocab cptr, grammar string) (bool, string) {
 	return false, C.GoString(&buf[0])
 }
 
+// cVocabIndex is a batos_vocab_index (sampler.cpp): the vocabulary decoded
+// once for the grammar filter of a model's samplers.
+type cVocabIndex = *C.batos_vocab_index
+
+func cVocabIndexNew(vocab cptr) cVocabIndex { return C.batos_vocab_index_new(vocab) }
+
+func cVocabIndexFree(ix cVocabIndex) { C.batos_vocab_index_free(ix) }
+
 // cSampler is a batos_sampler (sampler.cpp).
 type cSampler = *C.batos_sampler
 
 // cSamplerNew returns a sampler, or nil and a reason when grammar does not
 // parse.
-func cSamplerNew(vocab cptr, grammar string, topK int, topP, temp float32, seed uint32) (cSampler, string) {
+func cSamplerNew(vocab cptr, ix cVocabIndex, grammar string, topK int, topP, temp float32, seed uint32) (cSampler, string) {
 	var cg *C.char
 	if grammar != "" {
 		cg = C.CString(grammar)
 		defer C.free(unsafe.Pointer(cg))
 	}
 	var buf [256]C.char
-	s := C.batos_sampler_new(vocab, cg, C.int32_t(topK), C.float(topP), C.float(temp), C.uint32_t(seed), &buf[0], C.int32_t(len(buf)))
+	s := C.batos_sampler_new(vocab, ix, cg, C.int32_t(topK), C.float(topP), C.float(temp), C.uint32_t(seed), &buf[0], C.int32_t(len(buf)))
 	if s == nil {
 		return nil, C.GoString(&buf[0])
 	}
@@ -260,6 +268,14 @@ func cSamplerNew(vocab cptr, grammar string, topK int, topP, temp float32, seed 
 func cSamplerFree(s cSampler) { C.batos_sampler_free(s) }
 
 func cSamplerExhaustive(s cSampler, on bool) { C.batos_sampler_exhaustive(s, C.bool(on)) }
+
+// cSamplerAdmitDiff compares the two grammar filters on the whole
+// vocabulary (tests): tokens judged differently, tokens admitted.
+func cSamplerAdmitDiff(s cSampler) (int, int) {
+	var admitted C.int32_t
+	d := C.batos_sampler_admit_diff(s, &admitted)
+	return int(d), int(admitted)
+}
 
 // cSamplerSample samples a token from output idx of ctx (-1 when there
 // are no logits there); resampled reports that the grammar refused the

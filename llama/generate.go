@@ -350,7 +350,11 @@ func newSampler(m *Model, req Request, grammar string) (*sampler, error) {
 	if topP == 0 {
 		topP = 1
 	}
-	c, reason := cSamplerNew(m.vocab, grammar, topK, topP, req.Temperature, req.Seed)
+	var ix cVocabIndex
+	if grammar != "" && !grammarNoIndex {
+		ix = m.vocabIndex()
+	}
+	c, reason := cSamplerNew(m.vocab, ix, grammar, topK, topP, req.Temperature, req.Seed)
 	if c == nil {
 		if reason == "" {
 			reason = lastCError()
@@ -364,6 +368,10 @@ func newSampler(m *Model, req Request, grammar string) (*sampler, error) {
 // grammarExhaustive makes samplers filter the whole vocabulary when a
 // token breaks the grammar (tests compare the two ways).
 var grammarExhaustive bool
+
+// grammarNoIndex makes samplers made afterwards filter through llama.cpp's
+// grammar filter alone, without the vocabulary index (benchmarks).
+var grammarNoIndex bool
 
 func (s *sampler) free() {
 	if s.c != nil {

@@ -364,3 +364,42 @@ func TestGrammarFilterExact(t *testing.T) {
 	}
 	t.Logf("%d tokens sampled again", resampled)
 }
+
+// TestGrammarIndexAdmits checks the sampler's grammar filter, which reads
+// the vocabulary decoded once and looks only at tokens whose first
+// character some grammar stack admits, against llama.cpp's filter on the
+// whole vocabulary, in every state along a prefix: literals, classes,
+// negated classes, any character, a possible end (end-of-generation
+// admitted), and UTF-8 characters that arrive as byte tokens (a partial
+// character pending between them).
+func TestGrammarIndexAdmits(t *testing.T) {
+	m := openTiny(t)
+	plan, err := llama.SchemaToGrammar(planSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, grammar, prefix string
+	}{
+		{"method", methodGrammar("display_yourself", []string{"depth"}).String(), "def display_yourself(self, depth):\n    self.seen = \"hi there\" + depth + 12\n    self._p_changed = True\n    return self.seen\n"},
+		{"plan", plan, `{"goal": "show it", "steps": [{"persona": "BRICK", "task": "plan"}, {"persona": "BA`},
+		{"utf8", `root ::= "é" [α-ω]{1,5} [^a-z"]{1,10} "ü"`, "éαβ12ü"},
+		{"negated", `root ::= [^"\\]{0,20} "\""`, `ab c`},
+		{"any", `root ::= .{1,10} "x"`, "q€rx"},
+		{"end", `root ::= ("a" | "b" [0-9]) "c"?`, "b1c"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			diff, admitted, err := llama.AdmitDiff(m, tc.grammar, tc.prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff != 0 {
+				t.Errorf("%d token judgements differ from llama.cpp's filter (%d admitted by it)", diff, admitted)
+			}
+			if admitted == 0 {
+				t.Error("llama.cpp's filter admitted nothing: the test compared nothing")
+			}
+		})
+	}
+}

@@ -86,6 +86,11 @@ type Model struct {
 	headV  int
 	pieces [][]byte // token → bytes (special tokens render empty)
 
+	// The vocabulary decoded for the grammar filter, built by the first
+	// sampler with a grammar and freed by Close (no session is left then).
+	vindexOnce sync.Once
+	vindex     cVocabIndex
+
 	life     sync.RWMutex // read-held by LoadAdapter while llama.cpp reads a file; Close takes it
 	mu       sync.Mutex
 	closed   bool
@@ -326,7 +331,19 @@ func (m *Model) Close() error {
 		a.free()
 		delete(m.adapters, name)
 	}
+	if m.vindex != nil {
+		cVocabIndexFree(m.vindex)
+		m.vindex = nil
+	}
 	cModelFree(m.c)
 	m.c, m.vocab = nil, nil
 	return nil
+}
+
+// vocabIndex returns the model's vocabulary index for grammar filtering
+// (nil when it could not be built: samplers then filter through
+// llama.cpp's grammar alone). Only sessions call it, so the model is open.
+func (m *Model) vocabIndex() cVocabIndex {
+	m.vindexOnce.Do(func() { m.vindex = cVocabIndexNew(m.vocab) })
+	return m.vindex
 }
