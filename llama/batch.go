@@ -140,6 +140,7 @@ func (b *BatchSession) GenerateBatch(ctx context.Context, reqs []Request) ([]Res
 		}
 		seqs[i] = &seq{prompt: p, sc: sc, pos: len(p)}
 		resps[i].Usage.PromptTokens = len(p)
+		resps[i].Usage.Batch = len(reqs)
 	}
 	if total >= b.nctx {
 		return nil, bu, fmt.Errorf("%w: %d prompt and generated tokens, context %d", ErrPromptTooLong, total, b.nctx)

@@ -123,3 +123,63 @@ func TestGenerateBatchUnevenPrompts(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineGenerateBatch checks Engine.GenerateBatch: requests under one
+// adapter decode as one batch (more requests than BatchSequences in
+// several), with the tokens each gives alone; requests under different
+// adapters, or one with stop strings, run one after another; and without
+// BatchSequences nothing is batched.
+func TestEngineGenerateBatch(t *testing.T) {
+	m := openTiny(t)
+	ctx := context.Background()
+	if _, err := m.LoadAdapter(ctx, fixtures.loraA, llama.AdapterOptions{Name: "alfred"}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := llama.NewEngine(m, llama.EngineOptions{Session: llama.SessionOptions{ContextSize: 512}, BatchSequences: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	plain, err := llama.NewEngine(m, llama.EngineOptions{Session: llama.SessionOptions{ContextSize: 512}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	req := func(p, adapter string) llama.Request {
+		return llama.Request{Prompt: p, MaxTokens: 10, AdapterName: adapter}
+	}
+	same := []llama.Request{req("hello", "alfred"), req("the cat sat", "alfred"), req("x", "alfred")}
+	mixed := []llama.Request{req("hello", "alfred"), req("the cat sat", "")}
+	stop := []llama.Request{req("hello", ""), req("x", "")}
+	stop[1].Stop = []string{"\n"}
+	for _, tc := range []struct {
+		name  string
+		e     *llama.Engine
+		reqs  []llama.Request
+		batch []int
+	}{
+		{"one adapter", e, same, []int{2, 2, 0}}, // two in one batch, the third alone
+		{"two adapters", e, mixed, []int{0, 0}},
+		{"stop strings", e, stop, []int{0, 0}},
+		{"no batch sequences", plain, same, []int{0, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.e.GenerateBatch(ctx, tc.reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range tc.reqs {
+				alone, err := plain.Generate(ctx, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got[i].Tokens, alone.Tokens) {
+					t.Errorf("request %d: %v in the batch, %v alone", i, got[i].Tokens, alone.Tokens)
+				}
+				if got[i].Usage.Batch != tc.batch[i] {
+					t.Errorf("request %d: decoded with %d sequences, want %d", i, got[i].Usage.Batch, tc.batch[i])
+				}
+			}
+		})
+	}
+}

@@ -25,13 +25,12 @@
 //     callers, with adapter affinity.
 //   - BatchSession (NewBatchSession): several sequences in one KV cache,
 //     advanced together by GenerateBatch, one llama_decode per step for
-//     all of them (no stop strings or streaming). It is for callers with
-//     several independent requests under one adapter, such as the facets
-//     of a plan; today only cmd/gpubench uses it, to measure what batching
-//     gains on a GPU (BENCHMARKS.md). The VM does not use it: it asks a
-//     plan's facets one after another (vm.Options.ModelConcurrency 1, the
-//     default), or above that as concurrent Generate calls on an Engine's
-//     sessions, never as one batch.
+//     all of them (no stop strings or streaming), under one adapter.
+//     Engine.GenerateBatch (EngineOptions.BatchSequences) runs requests
+//     that share an adapter on one: batosd gives it the facets of a plan
+//     whose personas share an adapter (vm.BatchGenerator, batosd -batch),
+//     and cmd/gpubench measures what batching gains on a GPU
+//     (BENCHMARKS.md).
 //     Session.DecodeBare is a bare decode loop, the yardstick for this
 //     package's own per-token overhead.
 //   - Grammars: Request.Grammar takes GBNF text (the module builds it
@@ -39,9 +38,13 @@
 //     Model.CheckGrammar checks a grammar parses. The package samples
 //     with its own sampler (sampler.cpp, on llama.cpp's sampler chain and
 //     grammar): it checks only the token chosen against the grammar and
-//     filters the whole vocabulary only when that token is refused
-//     (llama.cpp's common sampler filters all of it every token, five
-//     times slower on a GPU with a 128k vocabulary). Text the grammar
+//     filters the candidates only when that token is refused, the 1,024
+//     best first (llama.cpp's common sampler filters the whole vocabulary
+//     every token, five times slower on a GPU with a 128k vocabulary). Its
+//     filter reads the vocabulary decoded once per model and walks it as
+//     a trie of code points, so the tokens that share a prefix are
+//     checked together (3.4x the CPU's grammar-constrained tok/s against
+//     llama.cpp's filter; exact, TestGrammarIndexAdmits). Text the grammar
 //     forces (a JSON key, a method's header) is appended without sampling,
 //     in the decode call of the token before it (jump-forward decoding;
 //     Request.NoJumpForward turns it off, Usage.ForcedTokens counts it).

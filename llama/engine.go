@@ -16,6 +16,11 @@ type EngineOptions struct {
 	// of the model's threads: decoding is serialized across sessions
 	// anyway (see Engine).
 	Session SessionOptions
+	// BatchSequences is the most requests GenerateBatch decodes together
+	// in one BatchSession (created on first use, with Session's options
+	// and BatchSequences times its context). 0 or 1: GenerateBatch runs
+	// the requests one after another on the sessions.
+	BatchSequences int
 }
 
 // Engine shares one model between goroutines through a pool of sessions.
@@ -39,13 +44,20 @@ type Engine struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	batchSeqs int
+	batchOpts SessionOptions
+	batchSem  chan struct{} // held while the batch session runs
+	batch     *BatchSession // created by the first GenerateBatch
+	batchErr  error         // why it could not be
 }
 
 // NewEngine creates an engine with its sessions on m.
 func NewEngine(m *Model, o EngineOptions) (*Engine, error) {
 	n := max(o.Sessions, 1)
 	so := o.Session
-	e := &Engine{m: m, sem: make(chan struct{}, n), closed: make(chan struct{})}
+	e := &Engine{m: m, sem: make(chan struct{}, n), closed: make(chan struct{}),
+		batchSeqs: o.BatchSequences, batchOpts: o.Session, batchSem: make(chan struct{}, 1)}
 	for range n {
 		s, err := m.NewSession(so)
 		if err != nil {
@@ -128,6 +140,85 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Response, error) {
 	return s.Generate(ctx, req)
 }
 
+// GenerateBatch runs reqs and returns their responses in order. Requests
+// that can share a decode (the same adapter, no Stop strings or OnToken)
+// run as sequences of the engine's BatchSession, BatchSequences at a time,
+// one llama_decode per step for all of them (BatchSession.GenerateBatch);
+// the others, or all of them when BatchSequences is below 2, run one
+// after another on the sessions, as Generate runs them. On an error it
+// returns the responses finished so far and the first error.
+func (e *Engine) GenerateBatch(ctx context.Context, reqs []Request) ([]Response, error) {
+	resps := make([]Response, len(reqs))
+	if !e.batchable(reqs) {
+		for i, req := range reqs {
+			var err error
+			if resps[i], err = e.Generate(ctx, req); err != nil {
+				return resps, err
+			}
+		}
+		return resps, nil
+	}
+	select {
+	case e.batchSem <- struct{}{}:
+	case <-ctx.Done():
+		return resps, ctx.Err()
+	case <-e.closed:
+		return resps, ErrClosed
+	}
+	defer func() { <-e.batchSem }()
+	select {
+	case <-e.closed:
+		return resps, ErrClosed
+	default:
+	}
+	if e.batch == nil && e.batchErr == nil {
+		o := e.batchOpts
+		o.ContextSize = e.ContextSize() * e.batchSeqs
+		e.batch, e.batchErr = e.m.NewBatchSession(e.batchSeqs, o)
+	}
+	if e.batchErr != nil {
+		return resps, fmt.Errorf("batch session: %w", e.batchErr)
+	}
+	for i := 0; i < len(reqs); i += e.batchSeqs {
+		j := min(i+e.batchSeqs, len(reqs))
+		if j-i == 1 {
+			// A lone request runs on a session, as Generate runs it
+			// (with jump-forward decoding and stop strings).
+			var err error
+			if resps[i], err = e.Generate(ctx, reqs[i]); err != nil {
+				return resps, err
+			}
+			continue
+		}
+		out, _, err := e.batch.GenerateBatch(ctx, reqs[i:j])
+		copy(resps[i:j], out)
+		if err != nil {
+			return resps, err
+		}
+	}
+	return resps, nil
+}
+
+// batchable reports whether reqs can run as one BatchSession's sequences.
+func (e *Engine) batchable(reqs []Request) bool {
+	if e.batchSeqs < 2 || len(reqs) < 2 {
+		return false
+	}
+	adapter := func(r Request) *Adapter {
+		if r.Adapter == nil && r.AdapterName != "" {
+			return e.m.Adapter(r.AdapterName) // nil when unknown: GenerateBatch says so
+		}
+		return r.Adapter
+	}
+	a := adapter(reqs[0])
+	for _, r := range reqs {
+		if len(r.Stop) > 0 || r.OnToken != nil || adapter(r) != a {
+			return false
+		}
+	}
+	return true
+}
+
 // Embed embeds texts on an idle session (see Session.Embed).
 func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	s, err := e.acquire(ctx, nil)
@@ -147,7 +238,14 @@ func (e *Engine) Close() error {
 		for range cap(e.sem) {
 			e.sem <- struct{}{}
 		}
+		e.batchSem <- struct{}{}
 		err = e.closeSessions()
+		if e.batch != nil {
+			if berr := e.batch.Close(); berr != nil {
+				err = errors.Join(err, fmt.Errorf("batch session: %w", berr))
+			}
+			e.batch = nil
+		}
 	})
 	return err
 }

@@ -111,6 +111,9 @@ type Usage struct {
 	// chain, the grammar's checks and jump-forward's reading of the
 	// grammar (the rest is mostly llama_decode).
 	Sample time.Duration
+	// Batch is how many sequences were decoded together, this one among
+	// them (BatchSession.GenerateBatch); 0 for Generate.
+	Batch int
 }
 
 // Generate runs one request on the session from an empty KV cache. When

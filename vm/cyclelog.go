@@ -109,6 +109,9 @@ type Step struct {
 	// the output tokens a grammar forced (Usage).
 	Sample       time.Duration `json:"sample,omitempty"`
 	ForcedTokens int           `json:"forced_tokens,omitempty"`
+	// Batch is how many calls were decoded together with this one among
+	// them (a BatchGenerator's batch; 0: alone). Their Durations overlap.
+	Batch int `json:"batch,omitempty"`
 	// Replayed marks an output replayed from the cycle's first attempt
 	// after a commit conflict (no model call was made).
 	Replayed bool `json:"replayed,omitempty"`

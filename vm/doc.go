@@ -187,7 +187,11 @@
 // its context is done and then aborts them (their transactions roll back).
 // All VM methods are safe for concurrent use. Model calls are bounded by
 // Options.ModelConcurrency; with 1 (the default) the facets of a plan are
-// asked in order, which keeps traces deterministic.
+// asked in order, which keeps traces deterministic. A Model that is also a
+// [BatchGenerator] gets the facets whose personas share an adapter (or
+// none) as one batch call, decoded together; the other facets are asked
+// one by one, and every facet keeps the step number and seed it has in
+// the plan's order.
 //
 // # Caveats
 //

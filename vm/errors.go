@@ -62,6 +62,9 @@ var (
 	// ErrContextTooSmall is matched by a *ContextError: a prompt's fixed
 	// parts and output bound do not fit in the model's context.
 	ErrContextTooSmall = errcode.New(errcode.Internal, "vm: model context too small")
+	// ErrBatchMismatch: a BatchGenerator answered with another number of
+	// outputs than it was asked for.
+	ErrBatchMismatch = errcode.New(errcode.Internal, "vm: batch answer does not match its requests")
 )
 
 // AuditError reports a method the guardian rejected.

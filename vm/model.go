@@ -76,6 +76,9 @@ type Usage struct {
 	// without sampling (jump-forward decoding).
 	Sample       time.Duration
 	ForcedTokens int
+	// Batch is how many requests were decoded together, this one among
+	// them (BatchGenerator; 0: alone).
+	Batch int
 }
 
 // UsageReporter is an optional upgrade of a Model that reports what each
@@ -84,6 +87,17 @@ type Usage struct {
 // model's own numbers.
 type UsageReporter interface {
 	GenerateUsage(ctx context.Context, g Generation) (string, Usage, error)
+}
+
+// BatchGenerator is an optional upgrade of a Model that decodes several
+// requests together, one sequence each in one decode step for all (on a
+// GPU n sequences cost little more than one). The VM calls it for the
+// facets of a plan that share an adapter (or none): every Generation of a
+// call names the same Adapter, which the VM has made hot, and the call
+// takes one of Options.ModelConcurrency's slots. It returns the outputs
+// and their usage in order; an error fails the whole call.
+type BatchGenerator interface {
+	GenerateBatch(ctx context.Context, gs []Generation) ([]string, []Usage, error)
 }
 
 // ModelFunc adapts a function to the Model interface.

@@ -108,6 +108,28 @@ type genSpec struct {
 // Outputs are memoized per cycle and step so that a rerun after a
 // conflict replays them.
 func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []prompt.Part, spec genSpec) (string, error) {
+	c, err := r.prepare(p, parts, spec)
+	if err != nil {
+		return "", err
+	}
+	return r.call(ctx, c)
+}
+
+// modelCall is one model call of a cycle, its prompt assembled.
+type modelCall struct {
+	p              personaInfo
+	g              Generation
+	text           string // the prompt
+	tokens, window int
+	budget         time.Duration
+	state, key     string
+	out            string // the first attempt's output, when cached
+	cached         bool
+}
+
+// prepare numbers the next model call of the cycle and assembles its
+// prompt; a prompt that does not fit is recorded as a failed step.
+func (r *cycleRun) prepare(p personaInfo, parts []prompt.Part, spec genSpec) (*modelCall, error) {
 	r.addLine("[pLLM] Activated expert: %s", p.Name)
 	r.mu.Lock()
 	r.step++
@@ -131,24 +153,92 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []prompt.P
 		r.mu.Lock()
 		r.rec.Steps = append(r.rec.Steps, Step{State: state, Persona: p.Name, Adapter: p.Adapter, Error: errString(err), MaxTokens: g.MaxTokens})
 		r.mu.Unlock()
-		return "", err
+		return nil, err
 	}
 	// A rerun after a conflict replays the first attempt's answers step by
 	// step, even though the prompts may now describe a changed image: the
 	// thought is kept, and the audit and install run again on the new state.
 	// (The method grammar is built from the target's slots, so it may
 	// differ on the rerun; the replayed method is audited and tried again.)
-	key := fmt.Sprintf("%s\x00%s\x00%s", state, spec.Tag, p.Name)
+	c := &modelCall{p: p, g: g, text: text, tokens: tokens, window: window, budget: budget, state: state,
+		key: fmt.Sprintf("%s\x00%s\x00%s", state, spec.Tag, p.Name)}
 	r.mu.Lock()
-	out, cached := r.memo[key]
+	c.out, c.cached = r.memo[c.key]
 	r.mu.Unlock()
+	return c, nil
+}
+
+// call makes a prepared call (or replays it) and records it.
+func (r *cycleRun) call(ctx context.Context, c *modelCall) (string, error) {
 	start := time.Now()
+	out := c.out
 	var usage Usage
-	if !cached {
+	var err error
+	if !c.cached {
 		r.v.writeProgress(ctx, r.snapshot())
-		out, usage, err = r.v.generate(ctx, p, g)
+		out, usage, err = r.v.generate(ctx, c.p, c.g)
+	}
+	return r.record(c, out, usage, time.Since(start), err)
+}
+
+// callBatch makes prepared calls that name one adapter as one
+// BatchGenerator call (replaying the cached ones) and records each.
+func (r *cycleRun) callBatch(ctx context.Context, bg BatchGenerator, cs []*modelCall) ([]string, error) {
+	var live []*modelCall
+	for _, c := range cs {
+		if !c.cached {
+			live = append(live, c)
+		}
+	}
+	outs := map[*modelCall]string{}
+	usages := map[*modelCall]Usage{}
+	if len(live) > 0 {
+		r.v.writeProgress(ctx, r.snapshot())
+	}
+	start := time.Now()
+	var err error
+	if len(live) == 1 {
+		var u Usage
+		outs[live[0]], u, err = r.v.generate(ctx, live[0].p, live[0].g)
+		usages[live[0]] = u
+	} else if len(live) > 1 {
+		gs := make([]Generation, len(live))
+		for i, c := range live {
+			gs[i] = c.g
+		}
+		var texts []string
+		var us []Usage
+		texts, us, err = r.v.generateBatch(ctx, bg, live[0].p, gs)
+		for i, c := range live {
+			if i < len(texts) {
+				outs[c] = texts[i]
+			}
+			if i < len(us) {
+				usages[c] = us[i]
+			}
+		}
 	}
 	took := time.Since(start)
+	res := make([]string, len(cs))
+	if len(live) == 1 {
+		took = time.Since(start)
+	}
+	var errs []error
+	for i, c := range cs {
+		out, u, t := c.out, Usage{}, time.Duration(0)
+		if !c.cached {
+			out, u, t = outs[c], usages[c], took
+		}
+		var e error
+		if res[i], e = r.record(c, out, u, t, err); e != nil && len(errs) == 0 {
+			errs = append(errs, e)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// record puts a call's outcome into the cycle's trace and memo.
+func (r *cycleRun) record(c *modelCall, out string, usage Usage, took time.Duration, err error) (string, error) {
 	lim := r.v.opts.TraceLimit
 	outTokens := usage.OutputTokens
 	if outTokens == 0 && out != "" {
@@ -156,20 +246,20 @@ func (r *cycleRun) generate(ctx context.Context, p personaInfo, parts []prompt.P
 	}
 	r.mu.Lock()
 	if err == nil {
-		r.memo[key] = out
+		r.memo[c.key] = out
 	}
 	r.rec.Steps = append(r.rec.Steps, Step{
-		State: state, Persona: p.Name, Adapter: p.Adapter,
-		Prompt: prompt.Bound(text, lim), Output: prompt.Bound(out, lim), Error: errString(err),
+		State: c.state, Persona: c.p.Name, Adapter: c.p.Adapter,
+		Prompt: prompt.Bound(c.text, lim), Output: prompt.Bound(out, lim), Error: errString(err),
 		Duration:     took,
-		PromptTokens: tokens, Window: window, MaxTokens: g.MaxTokens, Budget: budget,
-		OutputTokens: outTokens, Prefill: usage.Prefill, Decode: usage.Decode, Replayed: cached,
-		Sample: usage.Sample, ForcedTokens: usage.ForcedTokens,
+		PromptTokens: c.tokens, Window: c.window, MaxTokens: c.g.MaxTokens, Budget: c.budget,
+		OutputTokens: outTokens, Prefill: usage.Prefill, Decode: usage.Decode, Replayed: c.cached,
+		Sample: usage.Sample, ForcedTokens: usage.ForcedTokens, Batch: usage.Batch,
 	})
 	r.mu.Unlock()
-	r.v.event(CycleEvent{Kind: EventStep, Cycle: r.m.id, State: state})
+	r.v.event(CycleEvent{Kind: EventStep, Cycle: r.m.id, State: c.state})
 	if err != nil {
-		return "", fmt.Errorf("vm: %s: %w", p.Name, err)
+		return "", fmt.Errorf("vm: %s: %w", c.p.Name, err)
 	}
 	return out, nil
 }
@@ -259,6 +349,33 @@ func (v *VM) generate(ctx context.Context, p personaInfo, g Generation) (string,
 		return "", u, err
 	}
 	return strings.ToValidUTF8(out, "\uFFFD"), u, nil
+}
+
+// generateBatch is generate for several Generations under p's adapter,
+// decoded together by bg.
+func (v *VM) generateBatch(ctx context.Context, bg BatchGenerator, p personaInfo, gs []Generation) ([]string, []Usage, error) {
+	release, err := v.tiers.Acquire(ctx, v.currentModel(), p.Adapter, p.AdapterBlob)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
+	select {
+	case v.modelSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	defer func() { <-v.modelSem }()
+	outs, us, err := bg.GenerateBatch(ctx, gs)
+	if err == nil && (len(outs) != len(gs) || len(us) != len(gs)) {
+		err = fmt.Errorf("%w: GenerateBatch returned %d outputs and %d usages for %d requests", ErrBatchMismatch, len(outs), len(us), len(gs))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range outs {
+		outs[i] = strings.ToValidUTF8(outs[i], "\uFFFD")
+	}
+	return outs, us, nil
 }
 
 // view reads what the prompts say about the mission, once per attempt

@@ -105,7 +105,11 @@ func psmDelegating(ctx context.Context, r *cycleRun, tx *object.Tx) (string, err
 		answers[i].Response, _ = prompt.Truncate(out, infos[i].MaxTokens, r.count)
 		errs[i] = err
 	}
-	if r.v.opts.ModelConcurrency == 1 || len(infos) == 1 {
+	if bg, ok := r.v.currentModel().(BatchGenerator); ok && sharedAdapter(infos) {
+		if err := r.askBatched(ctx, bg, mv, infos, answers); err != nil {
+			return "", err
+		}
+	} else if r.v.opts.ModelConcurrency == 1 || len(infos) == 1 {
 		for i := range infos {
 			if ask(i); errs[i] != nil {
 				break
@@ -136,6 +140,67 @@ func psmDelegating(ctx context.Context, r *cycleRun, tx *object.Tx) (string, err
 		return "", err
 	}
 	return StateSynthesizing, nil
+}
+
+// sharedAdapter reports whether two facets' personas use the same adapter
+// (or both none), so that they can decode as one batch.
+func sharedAdapter(infos []personaInfo) bool {
+	seen := map[string]bool{}
+	for _, p := range infos {
+		if seen[p.Adapter] {
+			return true
+		}
+		seen[p.Adapter] = true
+	}
+	return false
+}
+
+// askBatched asks a plan's facets through a BatchGenerator: the facets
+// whose personas share an adapter decode as one batch, groups one after
+// another in the order of their first facet. Steps are numbered (and
+// seeded) in the plan's order, as when they are asked one by one.
+func (r *cycleRun) askBatched(ctx context.Context, bg BatchGenerator, mv *missionView, infos []personaInfo, answers []facetAnswer) error {
+	calls := make([]*modelCall, len(infos))
+	for i, f := range r.plan.Facets {
+		answers[i] = facetAnswer{Facet: f}
+		c, err := r.prepare(infos[i], facetParts(mv, f, r.count), genSpec{Tag: fmt.Sprint("facet", i)})
+		if err != nil {
+			return err
+		}
+		calls[i] = c
+	}
+	var order []string
+	groups := map[string][]int{}
+	for i, p := range infos {
+		if _, ok := groups[p.Adapter]; !ok {
+			order = append(order, p.Adapter)
+		}
+		groups[p.Adapter] = append(groups[p.Adapter], i)
+	}
+	for _, a := range order {
+		idx := groups[a]
+		cs := make([]*modelCall, len(idx))
+		for k, i := range idx {
+			cs[k] = calls[i]
+		}
+		var outs []string
+		var err error
+		if len(cs) == 1 {
+			var out string
+			out, err = r.call(ctx, cs[0])
+			outs = []string{out}
+		} else {
+			outs, err = r.callBatch(ctx, bg, cs)
+		}
+		for k, i := range idx {
+			// Cut to its bound, as ask cuts it.
+			answers[i].Response, _ = prompt.Truncate(outs[k], infos[i].MaxTokens, r.count)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func psmSynthesizing(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {

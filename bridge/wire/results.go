@@ -226,6 +226,14 @@ type CycleStep struct {
 	// BudgetUS is the time spent fitting the prompt to its window, in
 	// microseconds.
 	BudgetUS int64 `msg:"budget_us"`
+	// SampleUS is the part of DecodeUS spent choosing tokens (sampler and
+	// grammar), in microseconds; ForcedTokens the output tokens a grammar
+	// forced, appended without sampling (jump-forward decoding); Batch
+	// how many calls decoded together with this one among them (0:
+	// alone).
+	SampleUS     int64 `msg:"sample_us"`
+	ForcedTokens int64 `msg:"forced_tokens"`
+	Batch        int64 `msg:"batch"`
 }
 
 // MethodAttempt is one method ALFRED wrote during a cycle.

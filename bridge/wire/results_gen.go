@@ -1209,9 +1209,9 @@ func (z CycleStarted) Msgsize() (s int) {
 // MarshalMsg implements msgp.Marshaler
 func (z *CycleStep) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 14
+	// map header, size 17
 	// string "state"
-	o = append(o, 0x8e, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
+	o = append(o, 0xde, 0x0, 0x11, 0xa5, 0x73, 0x74, 0x61, 0x74, 0x65)
 	o = msgp.AppendString(o, z.State)
 	// string "persona"
 	o = append(o, 0xa7, 0x70, 0x65, 0x72, 0x73, 0x6f, 0x6e, 0x61)
@@ -1252,6 +1252,15 @@ func (z *CycleStep) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "budget_us"
 	o = append(o, 0xa9, 0x62, 0x75, 0x64, 0x67, 0x65, 0x74, 0x5f, 0x75, 0x73)
 	o = msgp.AppendInt64(o, z.BudgetUS)
+	// string "sample_us"
+	o = append(o, 0xa9, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x5f, 0x75, 0x73)
+	o = msgp.AppendInt64(o, z.SampleUS)
+	// string "forced_tokens"
+	o = append(o, 0xad, 0x66, 0x6f, 0x72, 0x63, 0x65, 0x64, 0x5f, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x73)
+	o = msgp.AppendInt64(o, z.ForcedTokens)
+	// string "batch"
+	o = append(o, 0xa5, 0x62, 0x61, 0x74, 0x63, 0x68)
+	o = msgp.AppendInt64(o, z.Batch)
 	return
 }
 
@@ -1361,6 +1370,24 @@ func (z *CycleStep) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "BudgetUS")
 				return
 			}
+		case "sample_us":
+			z.SampleUS, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "SampleUS")
+				return
+			}
+		case "forced_tokens":
+			z.ForcedTokens, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "ForcedTokens")
+				return
+			}
+		case "batch":
+			z.Batch, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Batch")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -1375,7 +1402,7 @@ func (z *CycleStep) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *CycleStep) Msgsize() (s int) {
-	s = 1 + 6 + msgp.StringPrefixSize + len(z.State) + 8 + msgp.StringPrefixSize + len(z.Persona) + 8 + msgp.StringPrefixSize + len(z.Adapter) + 7 + msgp.StringPrefixSize + len(z.Prompt) + 7 + msgp.StringPrefixSize + len(z.Output) + 6 + msgp.StringPrefixSize + len(z.Error) + 12 + msgp.Int64Size + 14 + msgp.Int64Size + 7 + msgp.Int64Size + 11 + msgp.Int64Size + 14 + msgp.Int64Size + 11 + msgp.Int64Size + 10 + msgp.Int64Size + 10 + msgp.Int64Size
+	s = 3 + 6 + msgp.StringPrefixSize + len(z.State) + 8 + msgp.StringPrefixSize + len(z.Persona) + 8 + msgp.StringPrefixSize + len(z.Adapter) + 7 + msgp.StringPrefixSize + len(z.Prompt) + 7 + msgp.StringPrefixSize + len(z.Output) + 6 + msgp.StringPrefixSize + len(z.Error) + 12 + msgp.Int64Size + 14 + msgp.Int64Size + 7 + msgp.Int64Size + 11 + msgp.Int64Size + 14 + msgp.Int64Size + 11 + msgp.Int64Size + 10 + msgp.Int64Size + 10 + msgp.Int64Size + 10 + msgp.Int64Size + 14 + msgp.Int64Size + 6 + msgp.Int64Size
 	return
 }
 

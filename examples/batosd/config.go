@@ -26,6 +26,7 @@ type config struct {
 	Threads      int           `json:"threads"`
 	ContextSize  int           `json:"ctx-size"`
 	Sessions     int           `json:"sessions"`
+	Batch        int           `json:"batch"`
 	MaxTokens    int           `json:"max-tokens"`
 	Workers      int           `json:"workers"`
 	Queue        int           `json:"queue"`
@@ -60,6 +61,7 @@ func defaultConfig() config {
 		Endpoint:     bridge.DefaultEndpoint,
 		Threads:      runtime.NumCPU(),
 		Sessions:     1,
+		Batch:        3,
 		Workers:      1,
 		Queue:        64,
 		CycleTimeout: 10 * time.Minute,
@@ -124,6 +126,7 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&cfg.Threads, "threads", cfg.Threads, "CPU threads for llama.cpp")
 	fs.IntVar(&cfg.ContextSize, "ctx-size", cfg.ContextSize, "context size in tokens of each llama.cpp session (0: 4096, or 8192 for the demo model, whose vocabulary spends a token per byte)")
 	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "llama.cpp sessions (concurrent generations)")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "a plan's facets decoded together, one llama.cpp batch, when their personas share an adapter (0 or 1: one after another)")
 	fs.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "cap on tokens per generation (0: the VM's own bounds)")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "cognitive cycles that run at once")
 	fs.IntVar(&cfg.Queue, "queue", cfg.Queue, "missions that may wait for a worker")

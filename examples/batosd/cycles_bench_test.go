@@ -27,6 +27,7 @@ var (
 	cyclesCtx      = flag.Int("cycles.ctx", 0, "BenchmarkCycles: context size (0: batosd's default for the model)")
 	cyclesOut      = flag.String("cycles.out", "", "BenchmarkCycles: write every cycle's timings and model calls as JSON here")
 	cyclesNoJF     = flag.Bool("cycles.nojf", false, "BenchmarkCycles: jump-forward decoding off")
+	cyclesBatch    = flag.Int("cycles.batch", 3, "BenchmarkCycles: facets decoded together when they share an adapter (batosd -batch; 0: one after another)")
 )
 
 // cycleVerbs make the benchmark's selectors: display_yourself first, then
@@ -41,6 +42,7 @@ type cycleStep struct {
 	PromptTokens int     `json:"prompt_tokens"`
 	OutputTokens int     `json:"output_tokens"`
 	ForcedTokens int     `json:"forced_tokens"`
+	Batch        int     `json:"batch,omitempty"`
 	MaxTokens    int     `json:"max_tokens"`
 	Seconds      float64 `json:"s"`
 	Prefill      float64 `json:"prefill_s"`
@@ -104,7 +106,7 @@ func BenchmarkCycles(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	e, err := llama.NewEngine(m, llama.EngineOptions{Session: llama.SessionOptions{ContextSize: nctx}})
+	e, err := llama.NewEngine(m, llama.EngineOptions{Session: llama.SessionOptions{ContextSize: nctx}, BatchSequences: *cyclesBatch})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -176,7 +178,7 @@ func runCycle(ctx context.Context, v *vm.VM, name, selector string) (cycleResult
 	for _, s := range rec.Steps {
 		r.Steps = append(r.Steps, cycleStep{State: s.State, Persona: s.Persona, Adapter: s.Adapter,
 			PromptTokens: s.PromptTokens, OutputTokens: s.OutputTokens, ForcedTokens: s.ForcedTokens,
-			MaxTokens: s.MaxTokens,
+			MaxTokens: s.MaxTokens, Batch: s.Batch,
 			Seconds:   s.Duration.Seconds(), Prefill: s.Prefill.Seconds(), Decode: s.Decode.Seconds(), Sample: s.Sample.Seconds()})
 	}
 	return r, nil
@@ -197,13 +199,24 @@ func reportCycles(b *testing.B, results []cycleResult) {
 			failures[failureClass(r.Error)]++
 		}
 		wall += r.Seconds
-		for _, s := range r.Steps {
-			prefill += s.Prefill
-			decode += s.Decode
-			sample += s.Sample
-			calls += s.Seconds
-			tokens += s.OutputTokens
-			forced += s.ForcedTokens
+		for i := 0; i < len(r.Steps); {
+			// The steps of one batch (consecutive, the same size and call
+			// time) overlap: their call and decode time count once.
+			j := i + 1
+			for s := r.Steps[i]; s.Batch > 1 && j < len(r.Steps) && j-i < s.Batch &&
+				r.Steps[j].Batch == s.Batch && r.Steps[j].Seconds == s.Seconds; j++ {
+			}
+			calls += r.Steps[i].Seconds
+			var longest float64
+			for _, s := range r.Steps[i:j] {
+				prefill += s.Prefill
+				longest = max(longest, s.Decode)
+				sample += s.Sample
+				tokens += s.OutputTokens
+				forced += s.ForcedTokens
+			}
+			decode += longest
+			i = j
 		}
 	}
 	slices.Sort(walls)

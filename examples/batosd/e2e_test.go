@@ -193,6 +193,21 @@ func waitCycle(t *testing.T, c *bridge.Client, id string) map[string]any {
 	return nil
 }
 
+// wireInt is a msgpack integer as the client decodes it.
+func wireInt(t *testing.T, v any) int64 {
+	t.Helper()
+	switch n := v.(type) {
+	case int64:
+		return n
+	case uint64:
+		return int64(n)
+	case int:
+		return int64(n)
+	}
+	t.Fatalf("%v (%T) is not an integer", v, v)
+	return 0
+}
+
 // ownSlots renders genesis_obj's data slots, as inspect shows them.
 func ownSlots(t *testing.T, c *bridge.Client) string {
 	t.Helper()
@@ -240,6 +255,23 @@ func TestDisplayYourself(t *testing.T) {
 	}
 	if err := vmtest.CheckTrace(d.logText(), vmtest.BlueprintTrace); err != nil {
 		t.Fatal(err)
+	}
+	// llama.cpp's counts reach show_cycle: ALFRED's method header is
+	// forced by its grammar (jump-forward decoding), and sampling took time.
+	var forced, sampleUS int64
+	steps, _ := rec["result"].(map[string]any)["steps"].([]any)
+	for _, s := range steps {
+		st := s.(map[string]any)
+		if _, ok := st["batch"]; !ok {
+			t.Fatalf("step without a batch key: %v", st)
+		}
+		if st["persona"] == "ALFRED" {
+			forced += wireInt(t, st["forced_tokens"])
+		}
+		sampleUS += wireInt(t, st["sample_us"])
+	}
+	if forced == 0 || sampleUS == 0 {
+		t.Fatalf("show_cycle: ALFRED's forced tokens %d, sampling %d µs over %d steps", forced, sampleUS, len(steps))
 	}
 	cycles := cycleCount(t, c)
 

@@ -339,7 +339,8 @@ func cycleInfo(r *vm.CycleRecord, full bool) wire.CycleInfo {
 			Prompt: s.Prompt, Output: s.Output, Error: s.Error, DurationMS: s.Duration.Milliseconds(),
 			PromptTokens: int64(s.PromptTokens), Window: int64(s.Window), MaxTokens: int64(s.MaxTokens),
 			OutputTokens: int64(s.OutputTokens), PrefillUS: s.Prefill.Microseconds(), DecodeUS: s.Decode.Microseconds(),
-			BudgetUS: s.Budget.Microseconds()})
+			BudgetUS: s.Budget.Microseconds(), SampleUS: s.Sample.Microseconds(), ForcedTokens: int64(s.ForcedTokens),
+			Batch: int64(s.Batch)})
 	}
 	for _, a := range r.Methods {
 		res.Methods = append(res.Methods, wire.MethodAttempt{Attempt: int64(a.Attempt), Source: a.Source,

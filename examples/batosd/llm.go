@@ -27,6 +27,8 @@ var (
 	_ vm.Model         = (*engineModel)(nil)
 	_ vm.AdapterLoader = (*engineModel)(nil)
 	_ vm.TokenCounter  = (*engineModel)(nil)
+
+	_ vm.BatchGenerator = (*engineModel)(nil)
 )
 
 // ContextSize implements vm.TokenCounter.
@@ -69,14 +71,28 @@ func (m *engineModel) Generate(ctx context.Context, g vm.Generation) (string, er
 }
 
 func (m *engineModel) generate(ctx context.Context, g vm.Generation) (string, llama.Usage, error) {
-	if m.delay > 0 {
-		select {
-		case <-ctx.Done():
-			return "", llama.Usage{}, ctx.Err()
-		case <-time.After(m.delay):
-		}
+	if err := m.wait(ctx); err != nil {
+		return "", llama.Usage{}, err
 	}
-	msgs := chatMessages(g)
+	resp, err := m.e.Generate(ctx, m.request(g))
+	return resp.Text, resp.Usage, err
+}
+
+// wait is the testing aid's delay before a generation.
+func (m *engineModel) wait(ctx context.Context) error {
+	if m.delay <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(m.delay):
+		return nil
+	}
+}
+
+// request is g as a llama.Request.
+func (m *engineModel) request(g vm.Generation) llama.Request {
 	maxTokens := g.MaxTokens
 	// A grammar's own bound is never cut short: truncated output would
 	// fail the plan parse or the guardian.
@@ -84,7 +100,7 @@ func (m *engineModel) generate(ctx context.Context, g vm.Generation) (string, ll
 		maxTokens = m.maxTokens
 	}
 	req := llama.Request{
-		Messages:    msgs,
+		Messages:    chatMessages(g),
 		MaxTokens:   maxTokens,
 		Temperature: g.Temperature,
 		Seed:        uint32(g.Seed),
@@ -96,16 +112,42 @@ func (m *engineModel) generate(ctx context.Context, g vm.Generation) (string, ll
 	if req.Grammar == "" {
 		req.JSONSchema = g.JSONSchema
 	}
-	resp, err := m.e.Generate(ctx, req)
-	return resp.Text, resp.Usage, err
+	return req
+}
+
+// vmUsage is llama.cpp's counts and timings as the VM records them.
+func vmUsage(u llama.Usage) vm.Usage {
+	return vm.Usage{PromptTokens: u.PromptTokens, OutputTokens: u.GeneratedTokens, Prefill: u.Prefill, Decode: u.Decode,
+		Sample: u.Sample, ForcedTokens: u.ForcedTokens, Batch: u.Batch}
+}
+
+// GenerateBatch implements vm.BatchGenerator: the facets that share an
+// adapter decode as sequences of the engine's batch session (-batch).
+func (m *engineModel) GenerateBatch(ctx context.Context, gs []vm.Generation) ([]string, []vm.Usage, error) {
+	if err := m.wait(ctx); err != nil {
+		return nil, nil, err
+	}
+	reqs := make([]llama.Request, len(gs))
+	for i, g := range gs {
+		reqs[i] = m.request(g)
+	}
+	resps, err := m.e.GenerateBatch(ctx, reqs)
+	if err != nil {
+		return nil, nil, err
+	}
+	outs := make([]string, len(resps))
+	us := make([]vm.Usage, len(resps))
+	for i, r := range resps {
+		outs[i], us[i] = r.Text, vmUsage(r.Usage)
+	}
+	return outs, us, nil
 }
 
 // GenerateUsage implements vm.UsageReporter with llama.cpp's counts and
 // timings.
 func (m *engineModel) GenerateUsage(ctx context.Context, g vm.Generation) (string, vm.Usage, error) {
 	text, u, err := m.generate(ctx, g)
-	return text, vm.Usage{PromptTokens: u.PromptTokens, OutputTokens: u.GeneratedTokens, Prefill: u.Prefill, Decode: u.Decode,
-		Sample: u.Sample, ForcedTokens: u.ForcedTokens}, err
+	return text, vmUsage(u), err
 }
 
 func (m *engineModel) LoadAdapter(ctx context.Context, name, path string) error {

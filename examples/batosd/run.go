@@ -124,7 +124,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	info := model.Info()
 	device := placement(info)
 	log.Info("[pLLM] model loaded", "description", info.Description, "layers", info.Layers, "params", info.Params, "placement", device)
-	engine, err := llama.NewEngine(model, llama.EngineOptions{Sessions: cfg.Sessions, Session: llama.SessionOptions{ContextSize: cfg.ContextSize}})
+	engine, err := llama.NewEngine(model, llama.EngineOptions{Sessions: cfg.Sessions, Session: llama.SessionOptions{ContextSize: cfg.ContextSize},
+		BatchSequences: cfg.Batch})
 	if err != nil {
 		return err
 	}

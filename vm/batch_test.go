@@ -1,0 +1,127 @@
+package vm_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/batos/batos/vm"
+	"github.com/batos/batos/vm/vmtest"
+)
+
+// batcher is a fake BatchGenerator over vmtest.Loader: it answers each
+// request of a batch as Generate does (failing one whose adapter is not
+// resident) and records the batches.
+type batcher struct {
+	vmtest.Loader
+	mu      sync.Mutex
+	batches [][]string // persona per request
+}
+
+func (b *batcher) GenerateBatch(ctx context.Context, gs []vm.Generation) ([]string, []vm.Usage, error) {
+	var personas []string
+	outs := make([]string, len(gs))
+	us := make([]vm.Usage, len(gs))
+	for i, g := range gs {
+		if g.Adapter != gs[0].Adapter {
+			return nil, nil, fmt.Errorf("batch mixes adapters %q and %q", gs[0].Adapter, g.Adapter)
+		}
+		out, err := b.Generate(ctx, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		outs[i], us[i] = out, vm.Usage{OutputTokens: 3, Batch: len(gs)}
+		personas = append(personas, g.Persona)
+	}
+	b.mu.Lock()
+	b.batches = append(b.batches, personas)
+	b.mu.Unlock()
+	return outs, us, nil
+}
+
+// A BatchGenerator gets the facets that share an adapter as one batch,
+// groups in the order of their first facet; the steps are seeded in the
+// plan's order as when asked one by one, and the answers reach ROBIN's
+// and ALFRED's prompts in the plan's order.
+func TestFacetsBatched(t *testing.T) {
+	src := t.TempDir()
+	adapters := map[string]string{}
+	for _, name := range []string{"brick", "robin"} {
+		p := filepath.Join(src, name+".gguf")
+		if err := os.WriteFile(p, []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		adapters[name] = p
+	}
+	const plan = `{"facets":[{"persona":"ROBIN","query":"q0"},{"persona":"BABS","query":"q1"},{"persona":"ROBIN","query":"q2"}]}`
+	b := &batcher{}
+	b.Script = func(g vm.Generation) (string, error) {
+		if g.JSONSchema != "" {
+			return plan, nil
+		}
+		last := g.Messages[len(g.Messages)-1].Content
+		for i := range 3 {
+			if q := fmt.Sprintf("q%d", i); strings.Contains(last, q) && g.Grammar == "" && !strings.Contains(last, "answer-q") {
+				return fmt.Sprintf("answer-%s from %s", q, g.Persona), nil
+			}
+		}
+		return "", nil
+	}
+	e := open(t, b, func(o *vm.Options) { o.Adapters = adapters })
+	rec := e.learn(t, "genesis_obj", "display_yourself")
+	if rec.Status != vm.StatusComplete {
+		t.Fatalf("%s: %s", rec.Status, rec.Error)
+	}
+	want := [][]string{{"ROBIN", "ROBIN"}}
+	if !slices.EqualFunc(b.batches, want, slices.Equal) {
+		t.Errorf("batches %v, want %v", b.batches, want)
+	}
+	var order, outs []string
+	var batch []int
+	for _, s := range rec.Steps {
+		if s.State == vm.StateDelegating {
+			order = append(order, s.Persona)
+			outs = append(outs, s.Output)
+			batch = append(batch, s.Batch)
+		}
+	}
+	if w := []string{"ROBIN", "ROBIN", "BABS"}; !slices.Equal(order, w) {
+		t.Errorf("facet steps %v, want %v", order, w)
+	}
+	if w := []int{2, 2, 0}; !slices.Equal(batch, w) {
+		t.Errorf("facet steps' batch sizes %v, want %v", batch, w)
+	}
+	if w := []string{"answer-q0 from ROBIN", "answer-q2 from ROBIN", "answer-q1 from BABS"}; !slices.Equal(outs, w) {
+		t.Errorf("facet outputs %q, want %q", outs, w)
+	}
+	// Seeds follow the plan's order: the facets are steps 2 to 4.
+	var seeds []int64
+	for _, g := range b.Calls() {
+		if g.JSONSchema == "" && g.Grammar == "" && strings.Contains(g.Messages[0].Content, "q") && !strings.Contains(g.Messages[0].Content, "answer-q") {
+			seeds = append(seeds, g.Seed&0xff)
+		}
+	}
+	if w := []int64{2, 4, 3}; !slices.Equal(seeds, w) {
+		t.Errorf("facet seeds (in call order) %v, want %v", seeds, w)
+	}
+	// ALFRED's prompt quotes the answers in the plan's order.
+	var alfred string
+	for _, s := range rec.Steps {
+		if s.Persona == "ALFRED" {
+			alfred = s.Prompt
+		}
+	}
+	last := -1
+	for i := range 3 {
+		at := strings.Index(alfred, fmt.Sprintf("answer-q%d", i))
+		if at < 0 || at < last {
+			t.Fatalf("answer-q%d at %d (previous at %d) in ALFRED's prompt:\n%s", i, at, last, alfred)
+		}
+		last = at
+	}
+}
