@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/batos/batos/gbnf"
 	"github.com/batos/batos/llama"
+	"github.com/batos/batos/llama/gguf"
 )
 
 // methodGrammar is a grammar for one Starlark method that keeps the
@@ -329,7 +331,26 @@ func TestJumpForwardSchema(t *testing.T) {
 // whole vocabulary does: the same tokens, greedy and seeded, under the
 // method grammar and the plan schema, with some tokens sampled again.
 func TestGrammarFilterExact(t *testing.T) {
-	m := openTiny(t)
+	t.Run("byte vocabulary", func(t *testing.T) { grammarFilterExact(t, openTiny(t)) })
+	// Above 4,096 tokens a refused token's candidates are filtered best
+	// first, through a logit threshold; the byte vocabulary is too small.
+	t.Run("20k vocabulary", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "vocab20k.gguf")
+		o := gguf.TinyLlama()
+		o.Vocab = 20000
+		if err := gguf.WriteLlama(path, o); err != nil {
+			t.Fatal(err)
+		}
+		m, err := llama.Open(context.Background(), path, llama.ModelOptions{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		grammarFilterExact(t, m)
+	})
+}
+
+func grammarFilterExact(t *testing.T, m *llama.Model) {
 	s := newSession(t, m)
 	mg := methodGrammar("display_yourself", []string{"depth"}).String()
 	g, err := llama.SchemaToGrammar(planSchema)
@@ -337,7 +358,7 @@ func TestGrammarFilterExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	resampled := 0
-	for _, grammar := range []string{mg, g} {
+	for _, grammar := range []string{"", mg, g} {
 		for _, temp := range []float32{0, 1} {
 			for seed := range uint32(3) {
 				var got [2]llama.Response

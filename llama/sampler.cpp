@@ -317,7 +317,8 @@ struct batos_sampler {
 	std::vector<llama_token_data> cur;
 	std::vector<llama_token_data> valid;
 	std::vector<llama_token_data> chunk;
-	std::vector<float> logits;
+	std::vector<uint32_t> hist;
+	std::vector<llama_token_data> head; // the candidates of a first sample
 	std::vector<uint8_t> ok_first; // per index first code point: some stack admits it
 	std::vector<std::pair<uint32_t, uint32_t>> ranges;
 	llama_grammar_candidates cands;
@@ -709,6 +710,39 @@ static void admit_all(batos_sampler *s, llama_token_data_array *cur) {
 	}
 }
 
+// threshold returns a logit such that at least n of the first size
+// logits are at or above it, and few more than n: two linear passes (the
+// range, then a histogram of it), several times faster than selecting
+// the n-th best exactly (nth_element was a fifth of a sampled token's time
+// on a 128k vocabulary).
+static float threshold(batos_sampler *s, const float *logits, size_t size, size_t n) {
+	float lo = INFINITY, hi = -INFINITY;
+	for (size_t i = 0; i < size; i++) {
+		const float l = logits[i];
+		lo = l < lo ? l : lo;
+		hi = l > hi ? l : hi;
+	}
+	if (!std::isfinite(lo) || !std::isfinite(hi) || hi - lo <= 0) {
+		return lo; // not finite, or all equal: every token
+	}
+	constexpr int buckets = 2048;
+	s->hist.assign(buckets, 0);
+	const float scale = (float)(buckets - 1) / (hi - lo);
+	for (size_t i = 0; i < size; i++) {
+		s->hist[(size_t)((logits[i] - lo) * scale)]++;
+	}
+	size_t seen = 0;
+	for (int b = buckets - 1; b > 0; b--) {
+		seen += s->hist[(size_t)b];
+		if (seen >= n) {
+			// The lowest logit that maps to bucket b, less a margin for
+			// rounding: a superset of the bucket's tokens is harmless.
+			return lo + (float)b / scale - (hi - lo) * 1e-6f;
+		}
+	}
+	return lo;
+}
+
 // filter returns the candidates the chain samples from once the token it
 // chose first broke the grammar: the tokens the grammar admits. It checks
 // the 1,024 best logits first (selected in linear time) and the whole
@@ -725,11 +759,11 @@ static llama_token_data_array filter(batos_sampler *s, const float *logits) {
 	s->valid.clear();
 	const size_t top = 1024;
 	if (!s->exhaustive && all.size > 4 * top) {
-		// The best `top` logits, kept in token order (the grammar looks
-		// each token's text up; in order, the lookups stay cache-friendly).
-		s->logits.assign(logits, logits + all.size);
-		std::nth_element(s->logits.begin(), s->logits.begin() + (top - 1), s->logits.end(), std::greater<float>());
-		const float thr = s->logits[top - 1];
+		// At least the best `top` logits, kept in token order (the
+		// grammar looks each token's text up; in order, the lookups stay
+		// cache-friendly): every logit at or above a threshold, so that
+		// no better token is left out.
+		const float thr = threshold(s, logits, all.size, top);
 		s->chunk.clear();
 		for (size_t i = 0; i < all.size; i++) {
 			if (all.data[i].logit >= thr) {
@@ -778,7 +812,23 @@ extern "C" int32_t batos_sampler_sample(batos_sampler *s, void *ctx, int32_t idx
 	if (logits == nullptr) {
 		return -1;
 	}
-	llama_token_data_array cur = fill(s, logits);
+	llama_token_data_array cur;
+	if (!s->exhaustive && s->want <= 64 && (size_t)s->n_vocab > 4 * 1024) {
+		// The chain keeps the top-k (greedy: the best) of what it is
+		// given, so every token at or above a threshold that at least k
+		// reach is enough: the same choice and the same random draws,
+		// without filling and ranking the whole vocabulary.
+		const float thr = threshold(s, logits, (size_t)s->n_vocab, s->want);
+		s->head.clear();
+		for (int32_t t = 0; t < s->n_vocab; t++) {
+			if (logits[t] >= thr) {
+				s->head.push_back(llama_token_data{t, logits[t], 0.0f});
+			}
+		}
+		cur = llama_token_data_array{s->head.data(), s->head.size(), -1, false};
+	} else {
+		cur = fill(s, logits);
+	}
 	llama_sampler_apply(s->chain, &cur);
 	if (cur.selected < 0 || (size_t)cur.selected >= cur.size) {
 		return -1;
