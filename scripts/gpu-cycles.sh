@@ -7,7 +7,8 @@
 #
 # DIR (made here, carried to the GPU machine, which has no Go) holds
 #   gpubench                 scripts/build-gpubench.sh's build (generates the model)
-#   src                      its bin/gpu/_ollama-src (ggml sources)
+#   _ollama-src              bin/gpu/_ollama-src (ggml sources; the underscore keeps
+#                            its .go files out of `go ... ./...` when DIR is under bin/)
 #   build-cuda-backend.sh    this checkout's copy
 #   batosd-new.test, batosd-old.test
 #                            `go test -c ./examples/batosd/` of the two
@@ -32,7 +33,7 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 
 pid=
 if [[ ${CYCLES_N:-8} -gt 0 && ! -f $work/lib/libggml-cuda.so ]]; then
-	(JOBS=${JOBS:-16} timeout 420 bash "$dir/build-cuda-backend.sh" "$dir/src" "$work/build" "$work/lib" >"$work/build.log" 2>&1
+	(JOBS=${JOBS:-16} timeout 420 bash "$dir/build-cuda-backend.sh" "$dir/_ollama-src" "$work/build" "$work/lib" >"$work/build.log" 2>&1
 		echo "build rc=$? at $SECONDS s" >>"$work/build.log") &
 	pid=$!
 fi

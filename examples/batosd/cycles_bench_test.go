@@ -179,7 +179,7 @@ func runCycle(ctx context.Context, v *vm.VM, name, selector string) (cycleResult
 		r.Steps = append(r.Steps, cycleStep{State: s.State, Persona: s.Persona, Adapter: s.Adapter,
 			PromptTokens: s.PromptTokens, OutputTokens: s.OutputTokens, ForcedTokens: s.ForcedTokens,
 			MaxTokens: s.MaxTokens, Batch: s.Batch,
-			Seconds:   s.Duration.Seconds(), Prefill: s.Prefill.Seconds(), Decode: s.Decode.Seconds(), Sample: s.Sample.Seconds()})
+			Seconds: s.Duration.Seconds(), Prefill: s.Prefill.Seconds(), Decode: s.Decode.Seconds(), Sample: s.Sample.Seconds()})
 	}
 	return r, nil
 }

@@ -102,6 +102,7 @@ func TestErrorCodes(t *testing.T) {
 		"vm.ErrNoBlob":           {vm.ErrNoBlob, wire.CodeInternal},
 		"vm.ErrTrial":            {vm.ErrTrial, wire.CodeInternal},
 		"vm.ErrContextTooSmall":  {vm.ErrContextTooSmall, wire.CodeInternal},
+		"vm.ErrBatchMismatch":    {vm.ErrBatchMismatch, wire.CodeInternal},
 
 		"vm.ErrUnknownCapability": {vm.ErrUnknownCapability, wire.CodeNotFound},
 		"vm.ErrCapabilityArgs":    {vm.ErrCapabilityArgs, wire.CodeBadRequest},
