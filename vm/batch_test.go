@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batos/batos/vm"
 	"github.com/batos/batos/vm/vmtest"
@@ -123,5 +124,41 @@ func TestFacetsBatched(t *testing.T) {
 			t.Fatalf("answer-q%d at %d (previous at %d) in ALFRED's prompt:\n%s", i, at, last, alfred)
 		}
 		last = at
+	}
+}
+
+// DecodeTotals counts a batch's overlapping decode once (its longest
+// call), every other call's decode (or, unmeasured, its duration) in
+// full, and leaves replayed calls out.
+func TestDecodeTotals(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name   string
+		steps  []vm.Step
+		tokens int
+		took   time.Duration
+	}{
+		{"alone", []vm.Step{{OutputTokens: 10, Decode: 100 * ms}, {OutputTokens: 5, Duration: 50 * ms}}, 15, 150 * ms},
+		{"one batch of two", []vm.Step{
+			{OutputTokens: 10, Decode: 100 * ms},
+			{OutputTokens: 20, Decode: 300 * ms, Duration: time.Second, Batch: 2},
+			{OutputTokens: 20, Decode: 250 * ms, Duration: time.Second, Batch: 2},
+		}, 50, 400 * ms},
+		{"two batches back to back", []vm.Step{
+			{OutputTokens: 1, Decode: 10 * ms, Duration: time.Second, Batch: 2},
+			{OutputTokens: 1, Decode: 20 * ms, Duration: time.Second, Batch: 2},
+			{OutputTokens: 1, Decode: 30 * ms, Duration: time.Second, Batch: 2},
+			{OutputTokens: 1, Decode: 40 * ms, Duration: time.Second, Batch: 2},
+		}, 4, 60 * ms},
+		{"replayed left out", []vm.Step{{OutputTokens: 10, Decode: 100 * ms, Replayed: true}, {OutputTokens: 3, Decode: 30 * ms}}, 3, 30 * ms},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := vm.CycleRecord{Steps: tc.steps}
+			tokens, took := r.DecodeTotals()
+			if tokens != tc.tokens || took != tc.took {
+				t.Errorf("DecodeTotals = %d, %v; want %d, %v", tokens, took, tc.tokens, tc.took)
+			}
+		})
 	}
 }

@@ -121,17 +121,28 @@ type Step struct {
 
 // DecodeTotals sums the output tokens and decode time of the model calls the
 // cycle made (replayed calls left out): over each other, its decode speed.
+// The calls of one batch (consecutive steps of the same Batch size and
+// Duration) decoded at the same time: their longest decode counts once.
 func (r *CycleRecord) DecodeTotals() (tokens int, took time.Duration) {
-	for _, s := range r.Steps {
-		if s.Replayed {
-			continue
+	for i := 0; i < len(r.Steps); {
+		j := i + 1
+		for s := r.Steps[i]; s.Batch > 1 && j < len(r.Steps) && j-i < s.Batch &&
+			r.Steps[j].Batch == s.Batch && r.Steps[j].Duration == s.Duration; j++ {
 		}
-		tokens += s.OutputTokens
-		if s.Decode > 0 {
-			took += s.Decode
-		} else {
-			took += s.Duration
+		var longest time.Duration
+		for _, s := range r.Steps[i:j] {
+			if s.Replayed {
+				continue
+			}
+			tokens += s.OutputTokens
+			d := s.Decode
+			if d <= 0 {
+				d = s.Duration
+			}
+			longest = max(longest, d)
 		}
+		took += longest
+		i = j
 	}
 	return tokens, took
 }

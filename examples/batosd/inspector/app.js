@@ -386,6 +386,7 @@ async function cyclePage(id) {
         el("span", {}, ms(nsToMs(s.duration))),
         s.decode ? el("span", { class: "muted" }, `prefill ${ms(nsToMs(s.prefill))}, decode ${ms(nsToMs(s.decode))}${s.sample ? ` (sampling ${ms(nsToMs(s.sample))})` : ""}`) : null,
         s.replayed ? el("span", { class: "note" }, "replayed after a conflict") : null,
+        s.batch > 1 ? el("span", { class: "note" }, `decoded in a batch of ${s.batch}`) : null,
         el("span", {}, `prompt ${s.prompt_tokens ?? "?"} tokens (window ${s.window ?? "?"})`),
         el("span", {}, `output ${s.output_tokens ?? 0} tokens (max ${s.max_tokens ?? "?"})${s.forced_tokens ? `, ${s.forced_tokens} forced by the grammar` : ""}`),
         rate ? el("span", { class: "rate" }, `${rate} tok/s${s.decode ? "" : " (over the call)"}`) : null,
