@@ -415,6 +415,10 @@ static llama_token_data_array fill(batos_sampler *s, const float *logits) {
 	return llama_token_data_array{s->cur.data(), s->cur.size(), -1, false};
 }
 
+static bool is_char_element(const llama_grammar_element *pos) {
+	return pos->type == LLAMA_GRETYPE_CHAR || pos->type == LLAMA_GRETYPE_CHAR_NOT || pos->type == LLAMA_GRETYPE_CHAR_ANY;
+}
+
 // mark sets ok_first for the first code points in [lo, hi].
 static void mark(batos_sampler *s, uint32_t lo, uint32_t hi) {
 	const std::vector<uint32_t> &f = s->ix->firsts;
@@ -488,19 +492,26 @@ static void admit(batos_sampler *s, llama_token_data_array *cur) {
 		llama_grammar_apply_impl(*s->grammar, cur);
 		return;
 	}
+	// Marking the admitted first characters costs a pass over all of
+	// them: worth it for a chunk of candidates, not for the one token
+	// sampled first.
+	const bool prefilter = cur->size > 64;
 	bool allow_eog = false;
-	s->ok_first.assign(ix->firsts.size(), 0);
+	if (prefilter) {
+		s->ok_first.assign(ix->firsts.size(), 0);
+	}
 	for (const llama_grammar_stack &st : stacks) {
 		if (st.empty()) {
 			allow_eog = true;
 			continue;
 		}
-		const llama_grammar_element *pos = st.back();
-		if (pos->type != LLAMA_GRETYPE_CHAR && pos->type != LLAMA_GRETYPE_CHAR_NOT && pos->type != LLAMA_GRETYPE_CHAR_ANY) {
+		if (!is_char_element(st.back())) {
 			llama_grammar_apply_impl(*s->grammar, cur);
 			return;
 		}
-		mark_stack(s, pos);
+		if (prefilter) {
+			mark_stack(s, st.back());
+		}
 	}
 	s->cands.clear();
 	for (size_t i = 0; i < cur->size; i++) {
@@ -522,7 +533,7 @@ static void admit(batos_sampler *s, llama_token_data_array *cur) {
 			break;
 		}
 		const int32_t f = ix->first[(size_t)t];
-		if (f >= 0 && !s->ok_first[(size_t)f]) {
+		if (prefilter && f >= 0 && !s->ok_first[(size_t)f]) {
 			cur->data[i].logit = -INFINITY; // no stack admits its first character
 			continue;
 		}
@@ -554,10 +565,6 @@ static bool has_token_elements(const llama_grammar *g) {
 		}
 	}
 	return false;
-}
-
-static bool is_char_element(const llama_grammar_element *pos) {
-	return pos->type == LLAMA_GRETYPE_CHAR || pos->type == LLAMA_GRETYPE_CHAR_NOT || pos->type == LLAMA_GRETYPE_CHAR_ANY;
 }
 
 // match_char is llama-grammar.cpp's llama_grammar_match_char (static

@@ -12,16 +12,7 @@ import (
 // TestOllamaSeam checks that the C pointers read out of ollama's types
 // (ollama.go) are the ones ollama uses.
 func TestOllamaSeam(t *testing.T) {
-	dir := t.TempDir()
-	path := dir + "/m.gguf"
-	if err := writeTiny(path); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Open(context.Background(), path, ModelOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openWritten(t)
 	if got, want := cNEmbd(m.c), m.om.NEmbd(); got != want {
 		t.Errorf("n_embd through our pointer %d, through ollama %d", got, want)
 	}
@@ -77,16 +68,7 @@ func TestKVUnifiedOffset(t *testing.T) {
 // (free.c): llama_free's backends (at least the CPU one) are freed after
 // it returns, not inside it before the scheduler.
 func TestFreeDefersBackends(t *testing.T) {
-	dir := t.TempDir()
-	path := dir + "/m.gguf"
-	if err := writeTiny(path); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Open(context.Background(), path, ModelOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openWritten(t)
 	l, err := m.newContext(1, SessionOptions{ContextSize: 256})
 	if err != nil {
 		t.Fatal(err)
@@ -99,4 +81,20 @@ func TestFreeDefersBackends(t *testing.T) {
 	m.mu.Lock()
 	m.sessions--
 	m.mu.Unlock()
+}
+
+// openWritten writes the tiny model into a temporary directory and opens
+// it; it is closed when t ends.
+func openWritten(t *testing.T) *Model {
+	t.Helper()
+	path := t.TempDir() + "/m.gguf"
+	if err := writeTiny(path); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(context.Background(), path, ModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }

@@ -121,16 +121,12 @@ type Step struct {
 
 // DecodeTotals sums the output tokens and decode time of the model calls the
 // cycle made (replayed calls left out): over each other, its decode speed.
-// The calls of one batch (consecutive steps of the same Batch size and
-// Duration) decoded at the same time: their longest decode counts once.
+// The calls of one batch decoded at the same time: their longest decode
+// counts once (Batches).
 func (r *CycleRecord) DecodeTotals() (tokens int, took time.Duration) {
-	for i := 0; i < len(r.Steps); {
-		j := i + 1
-		for s := r.Steps[i]; s.Batch > 1 && j < len(r.Steps) && j-i < s.Batch &&
-			r.Steps[j].Batch == s.Batch && r.Steps[j].Duration == s.Duration; j++ {
-		}
+	for _, group := range r.Batches() {
 		var longest time.Duration
-		for _, s := range r.Steps[i:j] {
+		for _, s := range group {
 			if s.Replayed {
 				continue
 			}
@@ -142,9 +138,24 @@ func (r *CycleRecord) DecodeTotals() (tokens int, took time.Duration) {
 			longest = max(longest, d)
 		}
 		took += longest
-		i = j
 	}
 	return tokens, took
+}
+
+// Batches splits the cycle's steps into the model calls made at once: the
+// steps of one batch (consecutive, of the same Batch size and Duration)
+// in one group, every other step alone, in order.
+func (r *CycleRecord) Batches() [][]Step {
+	var groups [][]Step
+	for i := 0; i < len(r.Steps); {
+		j := i + 1
+		for s := r.Steps[i]; s.Batch > 1 && j < len(r.Steps) && j-i < s.Batch &&
+			r.Steps[j].Batch == s.Batch && r.Steps[j].Duration == s.Duration; j++ {
+		}
+		groups = append(groups, r.Steps[i:j])
+		i = j
+	}
+	return groups
 }
 
 // Done reports whether the cycle has ended.

@@ -182,59 +182,51 @@ func (r *cycleRun) call(ctx context.Context, c *modelCall) (string, error) {
 }
 
 // callBatch makes prepared calls that name one adapter as one
-// BatchGenerator call (replaying the cached ones) and records each.
-func (r *cycleRun) callBatch(ctx context.Context, bg BatchGenerator, cs []*modelCall) ([]string, error) {
+// BatchGenerator call (replaying the cached ones) and records each; with
+// fewer than two to make it makes them as call does.
+func (r *cycleRun) callBatch(ctx context.Context, cs []*modelCall) ([]string, error) {
+	res := make([]string, len(cs))
 	var live []*modelCall
 	for _, c := range cs {
 		if !c.cached {
 			live = append(live, c)
 		}
 	}
-	outs := map[*modelCall]string{}
-	usages := map[*modelCall]Usage{}
-	if len(live) > 0 {
-		r.v.writeProgress(ctx, r.snapshot())
+	if len(live) < 2 {
+		var errs []error
+		for i, c := range cs {
+			var err error
+			if res[i], err = r.call(ctx, c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return res, errors.Join(errs...)
 	}
+	gs := make([]Generation, len(live))
+	for i, c := range live {
+		gs[i] = c.g
+	}
+	r.v.writeProgress(ctx, r.snapshot())
 	start := time.Now()
-	var err error
-	if len(live) == 1 {
-		var u Usage
-		outs[live[0]], u, err = r.v.generate(ctx, live[0].p, live[0].g)
-		usages[live[0]] = u
-	} else if len(live) > 1 {
-		gs := make([]Generation, len(live))
-		for i, c := range live {
-			gs[i] = c.g
-		}
-		var texts []string
-		var us []Usage
-		texts, us, err = r.v.generateBatch(ctx, bg, live[0].p, gs)
-		for i, c := range live {
-			if i < len(texts) {
-				outs[c] = texts[i]
-			}
-			if i < len(us) {
-				usages[c] = us[i]
-			}
-		}
-	}
+	outs, us, err := r.v.generateBatch(ctx, live[0].p, gs)
 	took := time.Since(start)
-	res := make([]string, len(cs))
-	if len(live) == 1 {
-		took = time.Since(start)
-	}
-	var errs []error
+	var first error
+	k := 0 // the next live call's index in outs and us
 	for i, c := range cs {
 		out, u, t := c.out, Usage{}, time.Duration(0)
 		if !c.cached {
-			out, u, t = outs[c], usages[c], took
+			if err == nil {
+				out, u = outs[k], us[k]
+			}
+			t = took
+			k++
 		}
 		var e error
-		if res[i], e = r.record(c, out, u, t, err); e != nil && len(errs) == 0 {
-			errs = append(errs, e)
+		if res[i], e = r.record(c, out, u, t, err); e != nil && first == nil {
+			first = e
 		}
 	}
-	return res, errors.Join(errs...)
+	return res, first
 }
 
 // record puts a call's outcome into the cycle's trace and memo.
@@ -321,21 +313,11 @@ func (r *cycleRun) fit(g *Generation, parts []prompt.Part, constrained bool) (st
 // generate makes the persona's adapter hot when the model can hold
 // adapters, then calls the model under the concurrency bound.
 func (v *VM) generate(ctx context.Context, p personaInfo, g Generation) (string, Usage, error) {
-	m := v.currentModel()
-	if m == nil {
-		return "", Usage{}, ErrNoModel
-	}
-	release, err := v.tiers.Acquire(ctx, m, p.Adapter, p.AdapterBlob)
+	m, release, err := v.useModel(ctx, p)
 	if err != nil {
 		return "", Usage{}, err
 	}
 	defer release()
-	select {
-	case v.modelSem <- struct{}{}:
-	case <-ctx.Done():
-		return "", Usage{}, ctx.Err()
-	}
-	defer func() { <-v.modelSem }()
 	var (
 		out string
 		u   Usage
@@ -352,19 +334,18 @@ func (v *VM) generate(ctx context.Context, p personaInfo, g Generation) (string,
 }
 
 // generateBatch is generate for several Generations under p's adapter,
-// decoded together by bg.
-func (v *VM) generateBatch(ctx context.Context, bg BatchGenerator, p personaInfo, gs []Generation) ([]string, []Usage, error) {
-	release, err := v.tiers.Acquire(ctx, v.currentModel(), p.Adapter, p.AdapterBlob)
+// decoded together by the model's BatchGenerator.
+func (v *VM) generateBatch(ctx context.Context, p personaInfo, gs []Generation) ([]string, []Usage, error) {
+	m, release, err := v.useModel(ctx, p)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer release()
-	select {
-	case v.modelSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	bg, ok := m.(BatchGenerator)
+	if !ok {
+		// The model was replaced since the state chose to batch.
+		return nil, nil, fmt.Errorf("%w: the model is no BatchGenerator", ErrBatchMismatch)
 	}
-	defer func() { <-v.modelSem }()
 	outs, us, err := bg.GenerateBatch(ctx, gs)
 	if err == nil && (len(outs) != len(gs) || len(us) != len(gs)) {
 		err = fmt.Errorf("%w: GenerateBatch returned %d outputs and %d usages for %d requests", ErrBatchMismatch, len(outs), len(us), len(gs))
@@ -376,6 +357,26 @@ func (v *VM) generateBatch(ctx context.Context, bg BatchGenerator, p personaInfo
 		outs[i] = strings.ToValidUTF8(outs[i], "\uFFFD")
 	}
 	return outs, us, nil
+}
+
+// useModel returns the current model with p's adapter hot and one of
+// Options.ModelConcurrency's slots taken; release gives both back.
+func (v *VM) useModel(ctx context.Context, p personaInfo) (Model, func(), error) {
+	m := v.currentModel()
+	if m == nil {
+		return nil, nil, ErrNoModel
+	}
+	release, err := v.tiers.Acquire(ctx, m, p.Adapter, p.AdapterBlob)
+	if err != nil {
+		return nil, nil, err
+	}
+	select {
+	case v.modelSem <- struct{}{}:
+	case <-ctx.Done():
+		release()
+		return nil, nil, ctx.Err()
+	}
+	return m, func() { <-v.modelSem; release() }, nil
 }
 
 // view reads what the prompts say about the mission, once per attempt

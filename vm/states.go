@@ -105,8 +105,8 @@ func psmDelegating(ctx context.Context, r *cycleRun, tx *object.Tx) (string, err
 		answers[i].Response, _ = prompt.Truncate(out, infos[i].MaxTokens, r.count)
 		errs[i] = err
 	}
-	if bg, ok := r.v.currentModel().(BatchGenerator); ok && sharedAdapter(infos) {
-		if err := r.askBatched(ctx, bg, mv, infos, answers); err != nil {
+	if _, ok := r.v.currentModel().(BatchGenerator); ok && sharedAdapter(infos) {
+		if err := r.askBatched(ctx, mv, infos, answers); err != nil {
 			return "", err
 		}
 	} else if r.v.opts.ModelConcurrency == 1 || len(infos) == 1 {
@@ -159,7 +159,7 @@ func sharedAdapter(infos []personaInfo) bool {
 // whose personas share an adapter decode as one batch, groups one after
 // another in the order of their first facet. Steps are numbered (and
 // seeded) in the plan's order, as when they are asked one by one.
-func (r *cycleRun) askBatched(ctx context.Context, bg BatchGenerator, mv *missionView, infos []personaInfo, answers []facetAnswer) error {
+func (r *cycleRun) askBatched(ctx context.Context, mv *missionView, infos []personaInfo, answers []facetAnswer) error {
 	calls := make([]*modelCall, len(infos))
 	for i, f := range r.plan.Facets {
 		answers[i] = facetAnswer{Facet: f}
@@ -183,15 +183,7 @@ func (r *cycleRun) askBatched(ctx context.Context, bg BatchGenerator, mv *missio
 		for k, i := range idx {
 			cs[k] = calls[i]
 		}
-		var outs []string
-		var err error
-		if len(cs) == 1 {
-			var out string
-			out, err = r.call(ctx, cs[0])
-			outs = []string{out}
-		} else {
-			outs, err = r.callBatch(ctx, bg, cs)
-		}
+		outs, err := r.callBatch(ctx, cs)
 		for k, i := range idx {
 			// Cut to its bound, as ask cuts it.
 			answers[i].Response, _ = prompt.Truncate(outs[k], infos[i].MaxTokens, r.count)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batos/batos/llama"
 	"github.com/batos/batos/object"
@@ -58,6 +59,10 @@ type cycleResult struct {
 	Seconds  float64            `json:"s"`
 	States   map[string]float64 `json:"states"`
 	Steps    []cycleStep        `json:"steps"`
+	// Calls and Decode are the model calls' time and their decode time,
+	// a batch's overlapping calls counted once (vm.CycleRecord.Batches).
+	Calls  float64 `json:"calls_s"`
+	Decode float64 `json:"decode_s"`
 }
 
 // BenchmarkCycles runs -cycles whole cognitive cycles (BRICK's plan under
@@ -175,6 +180,14 @@ func runCycle(ctx context.Context, v *vm.VM, name, selector string) (cycleResult
 	for _, st := range rec.States {
 		r.States[st.Name] += st.Duration.Seconds()
 	}
+	for _, group := range rec.Batches() {
+		r.Calls += group[0].Duration.Seconds()
+		var longest time.Duration
+		for _, s := range group {
+			longest = max(longest, s.Decode)
+		}
+		r.Decode += longest.Seconds()
+	}
 	for _, s := range rec.Steps {
 		r.Steps = append(r.Steps, cycleStep{State: s.State, Persona: s.Persona, Adapter: s.Adapter,
 			PromptTokens: s.PromptTokens, OutputTokens: s.OutputTokens, ForcedTokens: s.ForcedTokens,
@@ -199,24 +212,13 @@ func reportCycles(b *testing.B, results []cycleResult) {
 			failures[failureClass(r.Error)]++
 		}
 		wall += r.Seconds
-		for i := 0; i < len(r.Steps); {
-			// The steps of one batch (consecutive, the same size and call
-			// time) overlap: their call and decode time count once.
-			j := i + 1
-			for s := r.Steps[i]; s.Batch > 1 && j < len(r.Steps) && j-i < s.Batch &&
-				r.Steps[j].Batch == s.Batch && r.Steps[j].Seconds == s.Seconds; j++ {
-			}
-			calls += r.Steps[i].Seconds
-			var longest float64
-			for _, s := range r.Steps[i:j] {
-				prefill += s.Prefill
-				longest = max(longest, s.Decode)
-				sample += s.Sample
-				tokens += s.OutputTokens
-				forced += s.ForcedTokens
-			}
-			decode += longest
-			i = j
+		calls += r.Calls
+		decode += r.Decode
+		for _, s := range r.Steps {
+			prefill += s.Prefill
+			sample += s.Sample
+			tokens += s.OutputTokens
+			forced += s.ForcedTokens
 		}
 	}
 	slices.Sort(walls)
