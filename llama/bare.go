@@ -35,13 +35,12 @@ func (s *Session) DecodeBare(ctx context.Context, prompt []Token, n int) ([]Toke
 	if err := s.prefill(ctx, prompt, false, 0, nil); err != nil {
 		return nil, 0, err
 	}
-	// Hold the process-wide decode lock for the whole loop (see decodeSem).
-	select {
-	case decodeSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+	// Hold the decode lock for the whole loop (see decodeSem).
+	unlock, err := s.m.lockDecode(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
-	defer func() { <-decodeSem }()
+	defer unlock()
 	out := make([]Token, 0, n)
 	idx := s.batch.NumTokens() - 1
 	pos := len(prompt)

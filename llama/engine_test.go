@@ -140,38 +140,68 @@ func TestEngineWaitsForSession(t *testing.T) {
 // matmul shares a static work counter between contexts; without the
 // package's decode serialization a few percent of these generations came
 // out different.
+// TestSessionsConcurrent runs two sessions of one model at once, under
+// different adapters, and compares every generation with the sequential
+// one: with the process-wide decode lock (a model with layers on the
+// CPU), and without it (what a model on GPUs only does), where the two
+// contexts' decodes really overlap.
 func TestSessionsConcurrent(t *testing.T) {
-	m := openTiny(t)
-	ctx := context.Background()
-	ss := []*llama.Session{newSession(t, m), newSession(t, m)}
-	req := llama.Request{Prompt: "base", MaxTokens: 16, Temperature: 0.7, Seed: 1}
-	want, err := ss[0].Generate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	bad := 0
-	for _, s := range ss {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 40 {
-				r, err := s.Generate(ctx, req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if r.Text != want.Text {
-					mu.Lock()
-					bad++
-					mu.Unlock()
-				}
+	for _, tt := range []struct {
+		name   string
+		unlock bool
+	}{{"locked", false}, {"unlocked", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := openTiny(t)
+			if tt.unlock {
+				llama.UnlockDecode(m)
 			}
-		}()
-	}
-	wg.Wait()
-	if bad > 0 {
-		t.Errorf("%d of 80 concurrent generations differ from the sequential one", bad)
+			ctx := context.Background()
+			a, err := m.LoadAdapter(ctx, fixtures.loraA, llama.AdapterOptions{Name: "alfred"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			ss := []*llama.Session{newSession(t, m), newSession(t, m)}
+			reqs := []llama.Request{
+				{Prompt: "base", MaxTokens: 16, Temperature: 0.7, Seed: 1},
+				{Prompt: "base", MaxTokens: 16, Temperature: 0.7, Seed: 1, Adapter: a},
+			}
+			var want [2]string
+			for i, req := range reqs {
+				r, err := ss[0].Generate(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[i] = r.Text
+			}
+			if want[0] == want[1] {
+				t.Fatalf("the adapter does not change the output (%q): the test could not tell them apart", want[0])
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			bad := 0
+			for i, s := range ss {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 40 {
+						r, err := s.Generate(ctx, reqs[i])
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if r.Text != want[i] {
+							mu.Lock()
+							bad++
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if bad > 0 {
+				t.Errorf("%d of 80 concurrent generations differ from the sequential one", bad)
+			}
+		})
 	}
 }

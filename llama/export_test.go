@@ -20,6 +20,10 @@ func ForcedText(m *Model, grammar, prefix string) (string, []Token, error) {
 	return text, sc.forced(m), nil
 }
 
+// UnlockDecode makes m's contexts decode without the process-wide decode
+// lock, as a model on GPUs only does.
+func UnlockDecode(m *Model) { m.decodeLock = nil }
+
 // SetGrammarExhaustive makes the samplers made afterwards filter the whole
 // vocabulary when a token breaks the grammar, as llama.cpp does.
 func SetGrammarExhaustive(on bool) { grammarExhaustive = on }

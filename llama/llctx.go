@@ -169,24 +169,45 @@ func (s *llctx) watch(ctx context.Context) func() {
 	}
 }
 
-// decodeSem serializes llama_decode across every session of the process.
-// ggml's CPU matrix multiplication (llamafile's tinyBLAS gemm, compiled in
-// by ollama with GGML_USE_LLAMAFILE) hands out work chunks from a
-// function-level static atomic counter, so two contexts decoding at the
-// same time steal each other's chunks and compute wrong results (measured:
-// a few percent of concurrent generations on the tiny test model came out
-// different). Sampling and everything else still run in parallel.
+// decodeSem serializes llama_decode across the contexts of every model
+// whose layers run (at least partly) on the CPU. Each such decode starts
+// as many threads as the machine has cores, so two at once only fight for
+// the cores. It used to be needed for correctness too: the llama.cpp of
+// ollama v0.6.5 handed out llamafile gemm work chunks from one static
+// counter shared by every context (a few percent of concurrent
+// generations came out wrong); this llama.cpp keeps the counter in each
+// computation's threadpool, and TestSessionsConcurrent checks that
+// concurrent decodes without the lock compute what sequential ones do.
+//
+// A model whose layers and output all live on GPUs (Model.decodeLock
+// nil) decodes in several contexts at once: each context has its own
+// GPU stream, and a decode step of one batch leaves most of the GPU
+// idle, so sessions under different adapters overlap their steps.
 var decodeSem = make(chan struct{}, 1)
+
+// lockDecode takes the model's decode lock (none for a model on GPUs
+// only) and returns its release.
+func (m *Model) lockDecode(ctx context.Context) (func(), error) {
+	sem := m.decodeLock
+	if sem == nil {
+		return func() {}, nil
+	}
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 // decode runs the batch, mapping an abort to ctx's error.
 func (s *llctx) decode(ctx context.Context) error {
-	select {
-	case decodeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	unlock, err := s.m.lockDecode(ctx)
+	if err != nil {
+		return err
 	}
-	err := s.oc.Decode(s.batch)
-	<-decodeSem
+	err = s.oc.Decode(s.batch)
+	unlock()
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr

@@ -162,3 +162,102 @@ func TestDecodeTotals(t *testing.T) {
 		})
 	}
 }
+
+// rendezvous is a batcher whose facet calls each wait (up to 10 s)
+// until two are in flight, and records how many ever were.
+type rendezvous struct {
+	batcher
+	mu2     sync.Mutex
+	arrived int
+	most    int
+	cond    chan struct{} // closed when the second facet call arrives
+}
+
+func (r *rendezvous) meet() {
+	r.mu2.Lock()
+	r.arrived++
+	r.most = max(r.most, r.arrived)
+	if r.arrived == 2 {
+		close(r.cond)
+	}
+	r.mu2.Unlock()
+	select {
+	case <-r.cond:
+	case <-time.After(10 * time.Second):
+	}
+	r.mu2.Lock()
+	r.arrived--
+	r.mu2.Unlock()
+}
+
+func (r *rendezvous) isFacet(g vm.Generation) bool {
+	return g.JSONSchema == "" && g.Grammar == "" && strings.Contains(g.Messages[len(g.Messages)-1].Content, "q1")
+}
+
+func (r *rendezvous) Generate(ctx context.Context, g vm.Generation) (string, error) {
+	if r.isFacet(g) {
+		r.meet()
+	}
+	return r.batcher.Generate(ctx, g)
+}
+
+func (r *rendezvous) GenerateBatch(ctx context.Context, gs []vm.Generation) ([]string, []vm.Usage, error) {
+	r.meet()
+	return r.batcher.GenerateBatch(ctx, gs)
+}
+
+// With Options.ModelConcurrency above 1, the facet groups under different
+// adapters (ROBIN's batch, BABS alone) are asked at the same time, and the
+// batch's steps still sit together in the trace.
+func TestFacetsBatchedConcurrent(t *testing.T) {
+	src := t.TempDir()
+	p := filepath.Join(src, "robin.gguf")
+	if err := os.WriteFile(p, []byte("robin"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const plan = `{"facets":[{"persona":"ROBIN","query":"q0"},{"persona":"BABS","query":"q1"},{"persona":"ROBIN","query":"q2"}]}`
+	r := &rendezvous{cond: make(chan struct{})}
+	r.Script = func(g vm.Generation) (string, error) {
+		if g.JSONSchema != "" {
+			return plan, nil
+		}
+		last := g.Messages[len(g.Messages)-1].Content
+		for i := range 3 {
+			if q := fmt.Sprintf("q%d", i); strings.Contains(last, q) && g.Grammar == "" && !strings.Contains(last, "answer-q") {
+				return fmt.Sprintf("answer-%s from %s", q, g.Persona), nil
+			}
+		}
+		return "", nil
+	}
+	e := open(t, r, func(o *vm.Options) {
+		o.Adapters = map[string]string{"robin": p}
+		o.ModelConcurrency = 2
+	})
+	rec := e.learn(t, "genesis_obj", "display_yourself")
+	if rec.Status != vm.StatusComplete {
+		t.Fatalf("%s: %s", rec.Status, rec.Error)
+	}
+	if r.most < 2 {
+		t.Errorf("at most %d facet calls in flight, want the two groups at once", r.most)
+	}
+	var order []string
+	for _, s := range rec.Steps {
+		if s.State == vm.StateDelegating {
+			order = append(order, fmt.Sprintf("%s/%d:%s", s.Persona, s.Batch, s.Output))
+		}
+	}
+	batch := []string{"ROBIN/2:answer-q0 from ROBIN", "ROBIN/2:answer-q2 from ROBIN"}
+	babs := "BABS/0:answer-q1 from BABS"
+	if !slices.Equal(order, append(slices.Clone(batch), babs)) && !slices.Equal(order, append([]string{babs}, batch...)) {
+		t.Errorf("facet steps %q: want ROBIN's batch together, and BABS", order)
+	}
+	found := 0
+	for _, g := range rec.Batches() {
+		if len(g) == 2 && g[0].Persona == "ROBIN" && g[1].Persona == "ROBIN" {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Errorf("CycleRecord.Batches found ROBIN's batch %d times, want once", found)
+	}
+}

@@ -210,19 +210,30 @@ func (r *cycleRun) callBatch(ctx context.Context, cs []*modelCall) ([]string, er
 	start := time.Now()
 	outs, us, err := r.v.generateBatch(ctx, live[0].p, gs)
 	took := time.Since(start)
-	var first error
+	// The batch's steps go into the trace together (under one hold of
+	// r.mu: calls running at the same time do not come between them), so
+	// that CycleRecord.Batches finds them.
+	outcome := make([]string, len(cs))
+	errs := make([]error, len(cs))
 	k := 0 // the next live call's index in outs and us
+	r.mu.Lock()
 	for i, c := range cs {
 		out, u, t := c.out, Usage{}, time.Duration(0)
 		if !c.cached {
 			if err == nil {
 				out, u = outs[k], us[k]
 			}
-			t = took
+			t, errs[i] = took, err
 			k++
 		}
+		outcome[i] = out
+		r.addStep(c, out, u, t, errs[i])
+	}
+	r.mu.Unlock()
+	var first error
+	for i, c := range cs {
 		var e error
-		if res[i], e = r.record(c, out, u, t, err); e != nil && first == nil {
+		if res[i], e = r.recorded(c, outcome[i], errs[i]); e != nil && first == nil {
 			first = e
 		}
 	}
@@ -231,12 +242,20 @@ func (r *cycleRun) callBatch(ctx context.Context, cs []*modelCall) ([]string, er
 
 // record puts a call's outcome into the cycle's trace and memo.
 func (r *cycleRun) record(c *modelCall, out string, usage Usage, took time.Duration, err error) (string, error) {
+	r.mu.Lock()
+	r.addStep(c, out, usage, took, err)
+	r.mu.Unlock()
+	return r.recorded(c, out, err)
+}
+
+// addStep appends a call's step to the trace and, when it succeeded,
+// memoizes its output; r.mu is held.
+func (r *cycleRun) addStep(c *modelCall, out string, usage Usage, took time.Duration, err error) {
 	lim := r.v.opts.TraceLimit
 	outTokens := usage.OutputTokens
 	if outTokens == 0 && out != "" {
 		outTokens = r.count(out) // the model did not say: counted again
 	}
-	r.mu.Lock()
 	if err == nil {
 		r.memo[c.key] = out
 	}
@@ -248,7 +267,10 @@ func (r *cycleRun) record(c *modelCall, out string, usage Usage, took time.Durat
 		OutputTokens: outTokens, Prefill: usage.Prefill, Decode: usage.Decode, Replayed: c.cached,
 		Sample: usage.Sample, ForcedTokens: usage.ForcedTokens, Batch: usage.Batch,
 	})
-	r.mu.Unlock()
+}
+
+// recorded announces a recorded step and returns the call's result.
+func (r *cycleRun) recorded(c *modelCall, out string, err error) (string, error) {
 	r.v.event(CycleEvent{Kind: EventStep, Cycle: r.m.id, State: c.state})
 	if err != nil {
 		return "", fmt.Errorf("vm: %s: %w", c.p.Name, err)

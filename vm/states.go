@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/batos/batos/guardian"
 	"github.com/batos/batos/object"
@@ -157,7 +158,8 @@ func sharedAdapter(infos []personaInfo) bool {
 
 // askBatched asks a plan's facets through a BatchGenerator: the facets
 // whose personas share an adapter decode as one batch, groups one after
-// another in the order of their first facet. Steps are numbered (and
+// another in the order of their first facet (at the same time when
+// Options.ModelConcurrency allows). Steps are numbered (and
 // seeded) in the plan's order, as when they are asked one by one.
 func (r *cycleRun) askBatched(ctx context.Context, mv *missionView, infos []personaInfo, answers []facetAnswer) error {
 	calls := make([]*modelCall, len(infos))
@@ -177,7 +179,7 @@ func (r *cycleRun) askBatched(ctx context.Context, mv *missionView, infos []pers
 		}
 		groups[p.Adapter] = append(groups[p.Adapter], i)
 	}
-	for _, a := range order {
+	ask := func(a string) error {
 		idx := groups[a]
 		cs := make([]*modelCall, len(idx))
 		for k, i := range idx {
@@ -188,11 +190,30 @@ func (r *cycleRun) askBatched(ctx context.Context, mv *missionView, infos []pers
 			// Cut to its bound, as ask cuts it.
 			answers[i].Response, _ = prompt.Truncate(outs[k], infos[i].MaxTokens, r.count)
 		}
-		if err != nil {
-			return err
-		}
+		return err
 	}
-	return nil
+	if r.v.opts.ModelConcurrency == 1 || len(order) == 1 {
+		for _, a := range order {
+			if err := ask(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Groups under different adapters cannot share a batch; with model
+	// concurrency they decode at the same time (on a model whose layers
+	// all live on GPUs, llama.Engine overlaps them on the GPU).
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	for g, a := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[g] = ask(a)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func psmSynthesizing(ctx context.Context, r *cycleRun, tx *object.Tx) (string, error) {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batos/batos/llama"
@@ -310,6 +312,16 @@ func runBench(f benchFlags, res map[string]any, save func()) error {
 		save()
 	}
 
+	// Three facets under three different adapters (no shared batch):
+	// one after another on one session, then at once on three sessions
+	// (a model on GPUs only decodes in its sessions at the same time).
+	if f.batchTokens > 0 && len(adapters) >= 3 {
+		if err := concurrentFacets(ctx, f, m, s, adapters[:3], res); err != nil {
+			return fmt.Errorf("concurrent facets: %w", err)
+		}
+		save()
+	}
+
 	// JSON-schema grammar.
 	if f.grammar {
 		short, err := promptOf(m, 64)
@@ -350,6 +362,79 @@ func runBench(f benchFlags, res map[string]any, save func()) error {
 		save()
 	}
 
+	return nil
+}
+
+// concurrentFacets times len(as) greedy facets, each under its own adapter:
+// one after another on s, then each on its own session at the same time.
+func concurrentFacets(ctx context.Context, f benchFlags, m *llama.Model, s *llama.Session, as []*llama.Adapter, res map[string]any) error {
+	reqs := make([]llama.Request, len(as))
+	for i, a := range as {
+		reqs[i] = llama.Request{Prompt: fmt.Sprintf("Facet %d. %s Question %d: what should the butler do next?", i, facetText, i),
+			MaxTokens: f.batchTokens, Adapter: a}
+	}
+	ss := make([]*llama.Session, len(as))
+	for i := range ss {
+		var err error
+		if ss[i], err = m.NewSession(llama.SessionOptions{ContextSize: 2048, FlashAttention: f.fa}); err != nil {
+			return err
+		}
+		defer ss[i].Close()
+	}
+	run := func(concurrent bool) ([][]llama.Token, int, float64, error) {
+		out := make([][]llama.Token, len(reqs))
+		errs := make([]error, len(reqs))
+		toks := make([]int, len(reqs))
+		t := time.Now()
+		var wg sync.WaitGroup
+		for i, req := range reqs {
+			gen := func() {
+				sess := s
+				if concurrent {
+					sess = ss[i]
+				}
+				r, err := sess.Generate(ctx, req)
+				out[i], toks[i], errs[i] = r.Tokens, r.Usage.GeneratedTokens, err
+			}
+			if !concurrent {
+				gen()
+				continue
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); gen() }()
+		}
+		wg.Wait()
+		took := time.Since(t).Seconds()
+		n := 0
+		for _, k := range toks {
+			n += k
+		}
+		return out, n, took, errors.Join(errs...)
+	}
+	if _, _, _, err := run(true); err != nil { // warm-up of the new sessions
+		return err
+	}
+	seq, seqTok, seqS, err := run(false)
+	if err != nil {
+		return err
+	}
+	con, conTok, conS, err := run(true)
+	if err != nil {
+		return err
+	}
+	same := 0
+	for i := range seq {
+		if slices.Equal(seq[i], con[i]) {
+			same++
+		}
+	}
+	res["adapters3_sequential_tok_s"] = float64(seqTok) / seqS
+	res["adapters3_concurrent_tok_s"] = float64(conTok) / conS
+	res["adapters3_sequential_s"] = seqS
+	res["adapters3_concurrent_s"] = conS
+	res["adapters3_same_tokens"] = fmt.Sprintf("%d/%d", same, len(seq))
+	logf("3 facets under 3 adapters: one after another %.2f s (%.1f tok/s end to end); at once on 3 sessions %.2f s (%.1f tok/s), %.2fx; identical greedy tokens %d/%d",
+		seqS, res["adapters3_sequential_tok_s"], conS, res["adapters3_concurrent_tok_s"], seqS/conS, same, len(seq))
 	return nil
 }
 

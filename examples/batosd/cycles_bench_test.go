@@ -28,6 +28,7 @@ var (
 	cyclesCtx      = flag.Int("cycles.ctx", 0, "BenchmarkCycles: context size (0: batosd's default for the model)")
 	cyclesOut      = flag.String("cycles.out", "", "BenchmarkCycles: write every cycle's timings and model calls as JSON here")
 	cyclesNoJF     = flag.Bool("cycles.nojf", false, "BenchmarkCycles: jump-forward decoding off")
+	cyclesSessions = flag.Int("cycles.sessions", 1, "BenchmarkCycles: llama.cpp sessions and the VM's concurrent model calls (batosd -sessions; above 1, facets under different adapters run at once)")
 	cyclesBatch    = flag.Int("cycles.batch", 3, "BenchmarkCycles: facets decoded together when they share an adapter (batosd -batch; 0: one after another)")
 )
 
@@ -111,7 +112,7 @@ func BenchmarkCycles(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	e, err := llama.NewEngine(m, llama.EngineOptions{Session: llama.SessionOptions{ContextSize: nctx}, BatchSequences: *cyclesBatch})
+	e, err := llama.NewEngine(m, llama.EngineOptions{Sessions: *cyclesSessions, Session: llama.SessionOptions{ContextSize: nctx}, BatchSequences: *cyclesBatch})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func BenchmarkCycles(b *testing.B) {
 			b.Fatal(err)
 		}
 		v, err := vm.Open(ctx, store, vm.Options{Model: lm, Logger: log, CacheDir: b.TempDir(),
-			Adapters: adapters, HotAdapters: max(1, len(adapters)),
+			Adapters: adapters, HotAdapters: max(1, len(adapters)), ModelConcurrency: *cyclesSessions,
 			SandboxLimits: vm.SandboxLimits{MaxAllocBytes: -1}})
 		if err != nil {
 			b.Fatal(err)

@@ -69,13 +69,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Retriever:    retriever,
 		Workers:      cfg.Workers,
 		QueueSize:    cfg.Queue,
-		Heartbeat:    cfg.Heartbeat,
-		CycleTimeout: cfg.CycleTimeout,
-		Logger:       log,
-		CacheDir:     filepath.Join(cfg.Data, "cache"),
-		ModelFile:    modelFile,
-		Adapters:     adapters,
-		Progress:     progressLogger(log),
+		// As many model calls at once as there are sessions: a plan's
+		// facets under different adapters then run at the same time
+		// (decoding at once on a model whose layers all live on GPUs).
+		ModelConcurrency: cfg.Sessions,
+		Heartbeat:        cfg.Heartbeat,
+		CycleTimeout:     cfg.CycleTimeout,
+		Logger:           log,
+		CacheDir:         filepath.Join(cfg.Data, "cache"),
+		ModelFile:        modelFile,
+		Adapters:         adapters,
+		Progress:         progressLogger(log),
 
 		NoMethodGrammar: cfg.NoMethodGrammar,
 		MethodAttempts:  cfg.MethodAttempts,
