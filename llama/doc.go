@@ -53,16 +53,11 @@
 //
 // # Concurrency
 //
-// Model, Adapter and Engine are safe for concurrent use. For a model with
-// layers on the CPU, llama_decode runs in one session at a time across the
-// process (each decode uses every core; two at once only fight for them).
-// A model whose layers and output all live on GPUs decodes in all its
-// sessions at once, each context on its own GPU stream: requests under
-// different adapters, which cannot share a batch, overlap on the GPU.
-// (ollama v0.6.5's llama.cpp kept llamafile's gemm work counter in one
-// static variable, so concurrent decodes corrupted each other; this one
-// keeps it per computation, and TestSessionsConcurrent checks concurrent
-// decodes without the lock.) A Session is not safe for concurrent use:
+// Model, Adapter and Engine are safe for concurrent use. llama_decode runs
+// in one session at a time across the process (see decodeSem in llctx.go:
+// concurrent CPU decodes are correct on this llama.cpp but fight for the
+// cores; concurrent GPU decodes crashed once in a whole-cycle run).
+// A Session is not safe for concurrent use:
 // one goroutine at a time may use it (or use an Engine). Close a model's
 // sessions before the model; Model.Close reports ErrInUse otherwise.
 // Every Generate starts from an empty KV cache, so results depend only on

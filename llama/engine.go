@@ -31,12 +31,9 @@ type EngineOptions struct {
 // own context (switching costs nothing) and otherwise a session switches
 // adapters in place.
 //
-// On a model with layers on the CPU, llama_decode calls are serialized
-// across the whole process (see decodeSem: each decode uses every core),
-// so extra sessions overlap sampling, tokenization and callbacks with
-// decoding, not decoding with decoding. On a model whose layers all live
-// on GPUs the sessions decode at once: requests under different adapters
-// (which cannot share a batch) overlap on the GPU.
+// llama_decode calls are serialized across the whole process (see
+// decodeSem), so extra sessions overlap sampling, tokenization and
+// callbacks with decoding, not decoding with decoding.
 type Engine struct {
 	m    *Model
 	sem  chan struct{}

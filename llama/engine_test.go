@@ -142,9 +142,9 @@ func TestEngineWaitsForSession(t *testing.T) {
 // out different.
 // TestSessionsConcurrent runs two sessions of one model at once, under
 // different adapters, and compares every generation with the sequential
-// one: with the process-wide decode lock (a model with layers on the
-// CPU), and without it (what a model on GPUs only does), where the two
-// contexts' decodes really overlap.
+// one: with the process-wide decode lock, and without it (this llama.cpp
+// no longer needs it for correctness on the CPU), where the two contexts'
+// decodes really overlap.
 func TestSessionsConcurrent(t *testing.T) {
 	for _, tt := range []struct {
 		name   string

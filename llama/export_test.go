@@ -21,7 +21,7 @@ func ForcedText(m *Model, grammar, prefix string) (string, []Token, error) {
 }
 
 // UnlockDecode makes m's contexts decode without the process-wide decode
-// lock, as a model on GPUs only does.
+// lock (what a future unlocked GPU path would do).
 func UnlockDecode(m *Model) { m.decodeLock = nil }
 
 // SetGrammarExhaustive makes the samplers made afterwards filter the whole

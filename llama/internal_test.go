@@ -59,24 +59,20 @@ func TestPlacement(t *testing.T) {
 		gpus   []string
 		want   []DeviceLayers
 		output string
-		onGPUs bool // decodes without the process-wide lock
 	}{
-		{"cpu only", 8, 99, nil, nil, []DeviceLayers{{"CPU", 8}}, "CPU", false},
-		{"no offload", 8, 0, nil, []string{"CUDA0"}, []DeviceLayers{{"CPU", 8}}, "CPU", false},
-		{"some", 8, 3, nil, []string{"CUDA0"}, []DeviceLayers{{"CPU", 5}, {"CUDA0", 3}}, "CPU", false},
-		{"repeating layers, output on the CPU", 8, 8, nil, []string{"CUDA0"}, []DeviceLayers{{"CUDA0", 8}}, "CPU", false},
-		{"all", 8, 1 << 20, nil, []string{"CUDA0"}, []DeviceLayers{{"CUDA0", 8}}, "CUDA0", true},
-		{"split", 8, 9, []float32{1, 1}, []string{"CUDA0", "CUDA1"}, []DeviceLayers{{"CUDA0", 5}, {"CUDA1", 3}}, "CUDA1", true},
-		{"uneven split", 8, 9, []float32{3, 1}, []string{"CUDA0", "CUDA1"}, []DeviceLayers{{"CUDA0", 7}, {"CUDA1", 1}}, "CUDA1", true},
+		{"cpu only", 8, 99, nil, nil, []DeviceLayers{{"CPU", 8}}, "CPU"},
+		{"no offload", 8, 0, nil, []string{"CUDA0"}, []DeviceLayers{{"CPU", 8}}, "CPU"},
+		{"some", 8, 3, nil, []string{"CUDA0"}, []DeviceLayers{{"CPU", 5}, {"CUDA0", 3}}, "CPU"},
+		{"repeating layers, output on the CPU", 8, 8, nil, []string{"CUDA0"}, []DeviceLayers{{"CUDA0", 8}}, "CPU"},
+		{"all", 8, 1 << 20, nil, []string{"CUDA0"}, []DeviceLayers{{"CUDA0", 8}}, "CUDA0"},
+		{"split", 8, 9, []float32{1, 1}, []string{"CUDA0", "CUDA1"}, []DeviceLayers{{"CUDA0", 5}, {"CUDA1", 3}}, "CUDA1"},
+		{"uneven split", 8, 9, []float32{3, 1}, []string{"CUDA0", "CUDA1"}, []DeviceLayers{{"CUDA0", 7}, {"CUDA1", 1}}, "CUDA1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, out := placement(tt.layers, tt.ngl, tt.split, tt.gpus)
 			if !reflect.DeepEqual(got, tt.want) || out != tt.output {
 				t.Errorf("got %v output %s, want %v output %s", got, out, tt.want, tt.output)
-			}
-			if on := (Info{Placement: got, OutputDevice: out}).onGPUs(); on != tt.onGPUs {
-				t.Errorf("onGPUs = %v, want %v", on, tt.onGPUs)
 			}
 		})
 	}

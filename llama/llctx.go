@@ -169,20 +169,18 @@ func (s *llctx) watch(ctx context.Context) func() {
 	}
 }
 
-// decodeSem serializes llama_decode across the contexts of every model
-// whose layers run (at least partly) on the CPU. Each such decode starts
-// as many threads as the machine has cores, so two at once only fight for
-// the cores. It used to be needed for correctness too: the llama.cpp of
-// ollama v0.6.5 handed out llamafile gemm work chunks from one static
-// counter shared by every context (a few percent of concurrent
-// generations came out wrong); this llama.cpp keeps the counter in each
-// computation's threadpool, and TestSessionsConcurrent checks that
-// concurrent decodes without the lock compute what sequential ones do.
-//
-// A model whose layers and output all live on GPUs (Model.decodeLock
-// nil) decodes in several contexts at once: each context has its own
-// GPU stream, and a decode step of one batch leaves most of the GPU
-// idle, so sessions under different adapters overlap their steps.
+// decodeSem serializes llama_decode across every context of the process.
+// On the CPU each decode starts as many threads as there are cores, so two
+// at once only fight for them. It used to be needed for correctness: the
+// llama.cpp of ollama v0.6.5 handed out llamafile gemm work chunks from
+// one static counter shared by every context; this llama.cpp keeps the
+// counter in each computation's threadpool, and TestSessionsConcurrent
+// checks concurrent CPU decodes without the lock. On a GPU, decoding in
+// several contexts at once ran three sessions under three adapters 1.85x
+// faster with the same tokens (gpubench, H200), but a whole-cycle run
+// (BenchmarkCycles -cycles.sessions 3, a BatchSession beside the
+// sessions) died of a CUDA illegal memory access, so every model keeps
+// the lock until that is understood.
 var decodeSem = make(chan struct{}, 1)
 
 // lockDecode takes the model's decode lock (none for a model on GPUs

@@ -91,8 +91,8 @@ type Model struct {
 	vindexOnce sync.Once
 	vindex     cVocabIndex
 
-	// decodeLock is decodeSem for a model with layers on the CPU, nil for
-	// one on GPUs only (its contexts decode at once).
+	// decodeLock serializes the model's decodes (decodeSem; nil: none,
+	// set only by the tests).
 	decodeLock chan struct{}
 
 	life     sync.RWMutex // read-held by LoadAdapter while llama.cpp reads a file; Close takes it
@@ -163,9 +163,7 @@ func Open(ctx context.Context, path string, o ModelOptions) (*Model, error) {
 		}
 	}
 	m.info.Placement, m.info.OutputDevice = placement(m.info.Layers, ngl, o.TensorSplit, gpus)
-	if !m.info.onGPUs() {
-		m.decodeLock = decodeSem
-	}
+	m.decodeLock = decodeSem
 	m.buildPieces()
 	return m, nil
 }
@@ -202,20 +200,6 @@ func (m *Model) piece(t Token, buf []byte, special bool) []byte {
 		return nil
 	}
 	return bytes.Clone(buf[:n])
-}
-
-// onGPUs reports whether the repeating layers and the output all live on
-// GPU devices.
-func (i Info) onGPUs() bool {
-	if i.OutputDevice == "CPU" || len(i.Placement) == 0 {
-		return false
-	}
-	for _, p := range i.Placement {
-		if p.Device == "CPU" {
-			return false
-		}
-	}
-	return true
 }
 
 // placement reproduces llama.cpp's layer split (llama_model::load_tensors):

@@ -45,6 +45,22 @@ func (b *batcher) GenerateBatch(ctx context.Context, gs []vm.Generation) ([]stri
 	return outs, us, nil
 }
 
+// facetScript answers the batch tests' model calls: BRICK's plan (ROBIN,
+// BABS, ROBIN), and each facet naming its query and persona.
+func facetScript(g vm.Generation) (string, error) {
+	const plan = `{"facets":[{"persona":"ROBIN","query":"q0"},{"persona":"BABS","query":"q1"},{"persona":"ROBIN","query":"q2"}]}`
+	if g.JSONSchema != "" {
+		return plan, nil
+	}
+	last := g.Messages[len(g.Messages)-1].Content
+	for i := range 3 {
+		if q := fmt.Sprintf("q%d", i); strings.Contains(last, q) && g.Grammar == "" && !strings.Contains(last, "answer-q") {
+			return fmt.Sprintf("answer-%s from %s", q, g.Persona), nil
+		}
+	}
+	return "", nil
+}
+
 // A BatchGenerator gets the facets that share an adapter as one batch,
 // groups in the order of their first facet; the steps are seeded in the
 // plan's order as when asked one by one, and the answers reach ROBIN's
@@ -59,20 +75,8 @@ func TestFacetsBatched(t *testing.T) {
 		}
 		adapters[name] = p
 	}
-	const plan = `{"facets":[{"persona":"ROBIN","query":"q0"},{"persona":"BABS","query":"q1"},{"persona":"ROBIN","query":"q2"}]}`
 	b := &batcher{}
-	b.Script = func(g vm.Generation) (string, error) {
-		if g.JSONSchema != "" {
-			return plan, nil
-		}
-		last := g.Messages[len(g.Messages)-1].Content
-		for i := range 3 {
-			if q := fmt.Sprintf("q%d", i); strings.Contains(last, q) && g.Grammar == "" && !strings.Contains(last, "answer-q") {
-				return fmt.Sprintf("answer-%s from %s", q, g.Persona), nil
-			}
-		}
-		return "", nil
-	}
+	b.Script = facetScript
 	e := open(t, b, func(o *vm.Options) { o.Adapters = adapters })
 	rec := e.learn(t, "genesis_obj", "display_yourself")
 	if rec.Status != vm.StatusComplete {
@@ -215,20 +219,8 @@ func TestFacetsBatchedConcurrent(t *testing.T) {
 	if err := os.WriteFile(p, []byte("robin"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const plan = `{"facets":[{"persona":"ROBIN","query":"q0"},{"persona":"BABS","query":"q1"},{"persona":"ROBIN","query":"q2"}]}`
 	r := &rendezvous{cond: make(chan struct{})}
-	r.Script = func(g vm.Generation) (string, error) {
-		if g.JSONSchema != "" {
-			return plan, nil
-		}
-		last := g.Messages[len(g.Messages)-1].Content
-		for i := range 3 {
-			if q := fmt.Sprintf("q%d", i); strings.Contains(last, q) && g.Grammar == "" && !strings.Contains(last, "answer-q") {
-				return fmt.Sprintf("answer-%s from %s", q, g.Persona), nil
-			}
-		}
-		return "", nil
-	}
+	r.Script = facetScript
 	e := open(t, r, func(o *vm.Options) {
 		o.Adapters = map[string]string{"robin": p}
 		o.ModelConcurrency = 2

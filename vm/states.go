@@ -201,8 +201,8 @@ func (r *cycleRun) askBatched(ctx context.Context, mv *missionView, infos []pers
 		return nil
 	}
 	// Groups under different adapters cannot share a batch; with model
-	// concurrency they decode at the same time (on a model whose layers
-	// all live on GPUs, llama.Engine overlaps them on the GPU).
+	// concurrency they are asked at the same time (a model that can
+	// decode in several contexts at once overlaps them).
 	errs := make([]error, len(order))
 	var wg sync.WaitGroup
 	for g, a := range order {

@@ -125,7 +125,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.CUDALib, "cuda-lib", cfg.CUDALib, "absolute path of libggml-cuda.so to load (empty: $BATOS_GGML_BACKEND or CPU only)")
 	fs.IntVar(&cfg.Threads, "threads", cfg.Threads, "CPU threads for llama.cpp")
 	fs.IntVar(&cfg.ContextSize, "ctx-size", cfg.ContextSize, "context size in tokens of each llama.cpp session (0: 4096, or 8192 for the demo model, whose vocabulary spends a token per byte)")
-	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "llama.cpp sessions: concurrent generations, and the VM's concurrent model calls (with all layers on GPUs they decode at once: a plan's facets under different adapters overlap)")
+	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "llama.cpp sessions: concurrent generations, and the VM's concurrent model calls (their decodes take turns)")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "a plan's facets decoded together, one llama.cpp batch, when their personas share an adapter (0 or 1: one after another)")
 	fs.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "cap on tokens per generation (0: the VM's own bounds)")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "cognitive cycles that run at once")

@@ -70,8 +70,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Workers:      cfg.Workers,
 		QueueSize:    cfg.Queue,
 		// As many model calls at once as there are sessions: a plan's
-		// facets under different adapters then run at the same time
-		// (decoding at once on a model whose layers all live on GPUs).
+		// facets under different adapters are asked at the same time
+		// (their decodes take turns: see llama's decodeSem).
 		ModelConcurrency: cfg.Sessions,
 		Heartbeat:        cfg.Heartbeat,
 		CycleTimeout:     cfg.CycleTimeout,
