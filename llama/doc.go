@@ -56,7 +56,7 @@
 // Model, Adapter and Engine are safe for concurrent use. llama_decode runs
 // in one session at a time across the process (see decodeSem in llctx.go:
 // concurrent CPU decodes are correct on this llama.cpp but fight for the
-// cores; concurrent GPU decodes crashed once in a whole-cycle run).
+// cores; concurrent GPU decodes crashed a whole-cycle run on an H200).
 // A Session is not safe for concurrent use:
 // one goroutine at a time may use it (or use an Engine). Close a model's
 // sessions before the model; Model.Close reports ErrInUse otherwise.

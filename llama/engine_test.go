@@ -136,15 +136,13 @@ func TestEngineWaitsForSession(t *testing.T) {
 	close(release)
 }
 
-// TestSessionsConcurrent runs two sessions of one model at once. ggml's CPU
-// matmul shares a static work counter between contexts; without the
-// package's decode serialization a few percent of these generations came
-// out different.
 // TestSessionsConcurrent runs two sessions of one model at once, under
 // different adapters, and compares every generation with the sequential
 // one: with the process-wide decode lock, and without it (this llama.cpp
 // no longer needs it for correctness on the CPU), where the two contexts'
-// decodes really overlap.
+// decodes really overlap. (On ollama v0.6.5's llama.cpp, whose gemm shared
+// a static work counter between contexts, a few percent of the unlocked
+// generations came out different.)
 func TestSessionsConcurrent(t *testing.T) {
 	for _, tt := range []struct {
 		name   string

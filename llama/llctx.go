@@ -183,8 +183,8 @@ func (s *llctx) watch(ctx context.Context) func() {
 // the lock until that is understood.
 var decodeSem = make(chan struct{}, 1)
 
-// lockDecode takes the model's decode lock (none for a model on GPUs
-// only) and returns its release.
+// lockDecode takes the model's decode lock (none where a test removed it)
+// and returns its release.
 func (m *Model) lockDecode(ctx context.Context) (func(), error) {
 	sem := m.decodeLock
 	if sem == nil {

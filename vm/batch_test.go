@@ -171,35 +171,38 @@ func TestDecodeTotals(t *testing.T) {
 // until two are in flight, and records how many ever were.
 type rendezvous struct {
 	batcher
-	mu2     sync.Mutex
+	meetMu  sync.Mutex
 	arrived int
 	most    int
 	cond    chan struct{} // closed when the second facet call arrives
 }
 
 func (r *rendezvous) meet() {
-	r.mu2.Lock()
+	r.meetMu.Lock()
 	r.arrived++
 	r.most = max(r.most, r.arrived)
 	if r.arrived == 2 {
 		close(r.cond)
 	}
-	r.mu2.Unlock()
+	r.meetMu.Unlock()
 	select {
 	case <-r.cond:
 	case <-time.After(10 * time.Second):
 	}
-	r.mu2.Lock()
+	r.meetMu.Lock()
 	r.arrived--
-	r.mu2.Unlock()
+	r.meetMu.Unlock()
 }
 
-func (r *rendezvous) isFacet(g vm.Generation) bool {
-	return g.JSONSchema == "" && g.Grammar == "" && strings.Contains(g.Messages[len(g.Messages)-1].Content, "q1")
+// isBABSFacet reports whether g is BABS's facet call (query q1; the later
+// prompts quote its answer, "answer-q1").
+func isBABSFacet(g vm.Generation) bool {
+	last := g.Messages[len(g.Messages)-1].Content
+	return g.JSONSchema == "" && g.Grammar == "" && strings.Contains(last, "q1") && !strings.Contains(last, "answer-q")
 }
 
 func (r *rendezvous) Generate(ctx context.Context, g vm.Generation) (string, error) {
-	if r.isFacet(g) {
+	if isBABSFacet(g) {
 		r.meet()
 	}
 	return r.batcher.Generate(ctx, g)
